@@ -1,0 +1,214 @@
+/*
+ * config.c - the option table and its parsers.
+ *
+ * The only file that knows the LOCKONFAULT_* names. It reads environ
+ * directly, not getenv(), so it works before libc is fully set up.
+ * Rules: a bad value prints one line naming the variable, the value and
+ * the accepted form, and the default stays; out-of-range numbers are
+ * refused the same way, never silently clamped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "log.h"
+
+struct lof_config lof_config = {
+	.batch = LOF_BATCH_DEFAULT,
+	.max_batch = LOF_MAX_BATCH_DEFAULT,
+	.min_size = LOF_MIN_SIZE_DEFAULT,
+	.engine = LOF_ENGINE_SIGSEGV,
+	.log_level = LOF_LOG_WARN,
+};
+
+static const char *const engine_names[] = { "sigsegv", "native", "off", NULL };
+static const char *const log_names[] = { "error", "warn", "info", "debug",
+					 NULL };
+
+#define OFF(field) offsetof(struct lof_config, field)
+
+const struct lof_option lof_options[] = {
+	{ "BATCH", "batch", LOF_OPT_COUNT, OFF(batch), 1, 1UL << 20, NULL,
+	  "16", "a page count from 1 to 1048576",
+	  "pages resolved by the first fault in a region" },
+	{ "MAX_BATCH", "max-batch", LOF_OPT_COUNT, OFF(max_batch), 1,
+	  1UL << 20, NULL, "512", "a page count from 1 to 1048576",
+	  "bound for adaptive batch growth, in pages" },
+	{ "MIN_SIZE", "min-size", LOF_OPT_SIZE, OFF(min_size), 0,
+	  1UL << 40, NULL, "1M", "a size such as 0, 4096, 64K, 1M or 1G",
+	  "lock calls smaller than this are passed to the kernel unchanged" },
+	{ "ENGINE", "engine", LOF_OPT_ENUM, OFF(engine), 0, 0, engine_names,
+	  "sigsegv", "sigsegv, native or off",
+	  "sigsegv: user-space engine; native: kernel ONFAULT flags; off: pass through" },
+	{ "LOG", "log", LOF_OPT_ENUM, OFF(log_level), 0, 0, log_names, "warn",
+	  "error, warn, info or debug", "what the library prints on stderr" },
+	{ "STATS", "stats", LOF_OPT_STRING, OFF(stats), 0, 0, NULL, "",
+	  "1, stderr or a file path (%p becomes the pid)",
+	  "print a statistics report at exit" },
+};
+
+const size_t lof_noptions = ARRAY_SIZE(lof_options);
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static int parse_number(const char *s, unsigned long *out, int allow_suffix)
+{
+	unsigned long v = 0;
+	unsigned int shift = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULONG_MAX - (unsigned long)(*p - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (*p && allow_suffix) {
+		switch (lower(*p)) {
+		case 'k':
+			shift = 10;
+			break;
+		case 'm':
+			shift = 20;
+			break;
+		case 'g':
+			shift = 30;
+			break;
+		default:
+			return -EINVAL;
+		}
+		p++;
+		/* Accept "64K", "64KB", "64KiB". */
+		if (lower(*p) == 'i')
+			p++;
+		if (lower(*p) == 'b')
+			p++;
+	}
+	if (*p)
+		return -EINVAL;
+	if (shift && v > (ULONG_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+int config_parse_size(const char *s, unsigned long *out)
+{
+	return parse_number(s, out, 1);
+}
+
+int config_parse_count(const char *s, unsigned long *out)
+{
+	return parse_number(s, out, 0);
+}
+
+int config_parse_enum(const char *s, const char *const *names)
+{
+	for (int i = 0; names[i]; i++) {
+		const char *a = s, *b = names[i];
+
+		while (*a && lower(*a) == *b) {
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return i;
+	}
+	return -EINVAL;
+}
+
+int config_set(struct lof_config *cfg, const struct lof_option *opt,
+	       const char *value)
+{
+	char *field = (char *)cfg + opt->offset;
+	unsigned long v;
+	int r;
+
+	switch (opt->type) {
+	case LOF_OPT_COUNT:
+	case LOF_OPT_SIZE:
+		r = opt->type == LOF_OPT_SIZE ? config_parse_size(value, &v)
+					      : config_parse_count(value, &v);
+		if (r)
+			return r;
+		if (v < opt->min || v > opt->max)
+			return -ERANGE;
+		*(size_t *)field = v;
+		return 0;
+	case LOF_OPT_ENUM:
+		r = config_parse_enum(value, opt->names);
+		if (r < 0)
+			return r;
+		*(int *)field = r;
+		return 0;
+	case LOF_OPT_STRING:
+		if (strlen(value) >= LOF_STATS_MAX)
+			return -ERANGE;
+		strcpy(field, value);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void config_defaults(struct lof_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < lof_noptions; i++)
+		config_set(cfg, &lof_options[i], lof_options[i].def);
+}
+
+/* Return the value of LOCKONFAULT_<name> in envp, or NULL. */
+static const char *lookup(char **envp, const char *name)
+{
+	static const char prefix[] = "LOCKONFAULT_";
+	size_t plen = sizeof(prefix) - 1, nlen = strlen(name);
+
+	for (char **e = envp; e && *e; e++) {
+		if (strncmp(*e, prefix, plen) == 0 &&
+		    strncmp(*e + plen, name, nlen) == 0 &&
+		    (*e)[plen + nlen] == '=')
+			return *e + plen + nlen + 1;
+	}
+	return NULL;
+}
+
+void config_load(char **envp)
+{
+	struct lof_config cfg;
+	const char *bad[ARRAY_SIZE(lof_options)];
+	size_t nbad = 0;
+
+	config_defaults(&cfg);
+	/* LOG first, so the warnings below obey it. */
+	for (size_t i = 0; i < lof_noptions; i++) {
+		const struct lof_option *opt = &lof_options[i];
+		const char *v = lookup(envp, opt->name);
+
+		if (v && config_set(&cfg, opt, v) != 0)
+			bad[nbad++] = opt->name;
+	}
+	lof_log_level = cfg.log_level;
+	for (size_t i = 0; i < nbad; i++) {
+		for (size_t j = 0; j < lof_noptions; j++) {
+			const struct lof_option *opt = &lof_options[j];
+
+			if (opt->name != bad[i])
+				continue;
+			log_error("LOCKONFAULT_%s=%s is not valid (expected %s), using %s",
+				 opt->name, lookup(envp, opt->name),
+				 opt->accepted, opt->def[0] ? opt->def : "off");
+		}
+	}
+	if (cfg.max_batch < cfg.batch) {
+		log_warn("LOCKONFAULT_MAX_BATCH=%zu is below LOCKONFAULT_BATCH=%zu, using %zu",
+			 cfg.max_batch, cfg.batch, cfg.batch);
+		cfg.max_batch = cfg.batch;
+	}
+	lof_config = cfg;
+}

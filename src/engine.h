@@ -1,0 +1,57 @@
+/*
+ * engine.h - lock on fault: registering ranges and resolving faults.
+ *
+ * The policy functions called by the interposed libc names live here;
+ * each takes the table lock, changes the kernel and the table in the
+ * order that keeps the handler right, and returns 0 or -errno.
+ */
+#ifndef LOF_ENGINE_H
+#define LOF_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+/* How the kernel ends up locking a managed range. */
+enum lof_mode {
+	LOF_MODE_PASS,	 /* engine off: every call goes to the kernel */
+	LOF_MODE_KERNEL, /* sigsegv engine over VM_LOCKED|VM_LOCKONFAULT */
+	LOF_MODE_NATIVE, /* native engine: ONFAULT flags, no protection */
+};
+
+/* Set once by engine_init(); read-only afterwards. */
+extern int lof_mode;
+
+/*
+ * Choose the mode from lof_config and the kernel's abilities.
+ * Context: init only.
+ */
+void engine_init(void);
+
+/* mlock2(addr, len, flags) as the program called it; mlock is flags 0. */
+int engine_mlock(const void *addr, size_t len, unsigned int flags,
+		 int is_mlock2);
+int engine_munlock(const void *addr, size_t len);
+int engine_munlockall(void);
+int engine_munmap(void *addr, size_t len);
+int engine_mprotect(void *addr, size_t len, int prot);
+long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		 off_t off);
+long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		   void *new_addr);
+
+/*
+ * The SIGSEGV handler.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+LOF_AS_SAFE void engine_handler(int sig, siginfo_t *si, void *uc);
+
+/* Fork hooks, registered with pthread_atfork by init. */
+void engine_atfork_prepare(void);
+void engine_atfork_parent(void);
+void engine_atfork_child(void);
+
+#endif /* LOF_ENGINE_H */

@@ -1,0 +1,143 @@
+/*
+ * sys.c - raw system calls, the only place the library enters the kernel
+ * for memory management, signals and its own I/O.
+ *
+ * We use libc's syscall() trampoline rather than the libc wrappers: the
+ * wrappers for mmap, mlock and friends are the very names we interpose,
+ * and calling them from the library would recurse. syscall() sets errno
+ * on failure, so each wrapper saves and restores errno and returns
+ * -errno instead: callers decide what errno the program finally sees.
+ */
+#include "config.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Return the raw result of syscall(), turned into -errno on failure,
+ * with errno as the caller left it.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+#define RAW(...)                                                           \
+	({                                                                 \
+		int saved_ = errno;                                        \
+		long r_ = syscall(__VA_ARGS__);                            \
+		if (r_ == -1)                                              \
+			r_ = -errno;                                       \
+		errno = saved_;                                            \
+		r_;                                                        \
+	})
+
+long sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return RAW(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+int sys_munmap(void *addr, size_t len)
+{
+	return RAW(SYS_munmap, addr, len);
+}
+
+long sys_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		void *new_addr)
+{
+	return RAW(SYS_mremap, old, old_len, new_len, flags, new_addr);
+}
+
+int sys_mprotect(void *addr, size_t len, int prot)
+{
+	return RAW(SYS_mprotect, addr, len, prot);
+}
+
+int sys_mlock(const void *addr, size_t len)
+{
+	return RAW(SYS_mlock, addr, len);
+}
+
+int sys_mlock2(const void *addr, size_t len, unsigned int flags)
+{
+#ifdef SYS_mlock2
+	return RAW(SYS_mlock2, addr, len, flags);
+#else
+	return -ENOSYS;
+#endif
+}
+
+int sys_munlock(const void *addr, size_t len)
+{
+	return RAW(SYS_munlock, addr, len);
+}
+
+int sys_mlockall(int flags)
+{
+	return RAW(SYS_mlockall, flags);
+}
+
+int sys_munlockall(void)
+{
+	return RAW(SYS_munlockall);
+}
+
+int sys_madvise(void *addr, size_t len, int advice)
+{
+	return RAW(SYS_madvise, addr, len, advice);
+}
+
+int sys_mincore(void *addr, size_t len, unsigned char *vec)
+{
+	return RAW(SYS_mincore, addr, len, vec);
+}
+
+int sys_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	/* The kernel's sigset is 64 bits on Linux, not glibc's 1024. */
+	return RAW(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+}
+
+int sys_tgkill_self(int sig)
+{
+	return RAW(SYS_tgkill, RAW(SYS_getpid), RAW(SYS_gettid), sig);
+}
+
+ssize_t sys_write(int fd, const void *buf, size_t len)
+{
+	return RAW(SYS_write, fd, buf, len);
+}
+
+ssize_t sys_read(int fd, void *buf, size_t len)
+{
+	return RAW(SYS_read, fd, buf, len);
+}
+
+int sys_open(const char *path, int flags, int mode)
+{
+	return RAW(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
+}
+
+int sys_close(int fd)
+{
+	return RAW(SYS_close, fd);
+}
+
+int sys_sched_yield(void)
+{
+	return RAW(SYS_sched_yield);
+}
+
+pid_t sys_getpid(void)
+{
+	return RAW(SYS_getpid);
+}
+
+long sys_clock_ns(void)
+{
+	struct timespec ts;
+
+	/* clock_gettime is a vDSO call: no system call, signal-safe. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
