@@ -1,5 +1,5 @@
 /*
- * config.c - the option table and its parsers.
+ * options.c - the option table and its parsers.
  *
  * The only file that knows the LOCKONFAULT_* names. It reads environ
  * directly, not getenv(), so it works before libc is fully set up.
@@ -8,6 +8,7 @@
  * refused the same way, never silently clamped.
  */
 #include "config.h"
+#include "options.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,0 +1,93 @@
+/*
+ * options.h - the LOCKONFAULT_* environment variables.
+ *
+ * One table (lof_options) names every variable, its type, default,
+ * bounds and help line. config_load() walks it once, fills lof_config
+ * and is then done: everything else only reads lof_config. The wrapper
+ * and the documentation check use the same table.
+ */
+#ifndef LOF_OPTIONS_H
+#define LOF_OPTIONS_H
+
+#include <stddef.h>
+
+#include "internal.h"
+
+enum lof_engine {
+	LOF_ENGINE_SIGSEGV,
+	LOF_ENGINE_NATIVE,
+	LOF_ENGINE_OFF,
+};
+
+#define LOF_BATCH_DEFAULT 16
+#define LOF_MAX_BATCH_DEFAULT 512
+#define LOF_MIN_SIZE_DEFAULT (1UL << 20)
+#define LOF_STATS_MAX 256
+
+struct lof_config {
+	size_t batch;		/* pages resolved by a region's first fault */
+	size_t max_batch;	/* bound for batch growth, pages */
+	size_t min_size;	/* smaller lock calls go to the kernel as is */
+	int engine;		/* enum lof_engine */
+	int log_level;		/* enum lof_log_level */
+	char stats[LOF_STATS_MAX]; /* "" off, "stderr", or a path (%p) */
+};
+
+/*
+ * Set once by config_load(), from the constructor or the first
+ * interposed call, before the engine can run; read-only afterwards.
+ */
+extern struct lof_config lof_config;
+
+enum lof_opt_type {
+	LOF_OPT_COUNT,	/* unsigned integer, no suffix */
+	LOF_OPT_SIZE,	/* bytes, with optional K, M, G suffix */
+	LOF_OPT_ENUM,	/* one of names[] */
+	LOF_OPT_STRING,	/* free text up to LOF_STATS_MAX - 1 bytes */
+};
+
+struct lof_option {
+	const char *name;	/* without the LOCKONFAULT_ prefix */
+	const char *longopt;	/* the wrapper's --option */
+	int type;		/* enum lof_opt_type */
+	size_t offset;		/* into struct lof_config */
+	unsigned long min, max;	/* bounds for COUNT and SIZE */
+	const char *const *names; /* for ENUM, NULL-terminated */
+	const char *def;	/* the default, as text */
+	const char *accepted;	/* the accepted form, for messages */
+	const char *help;	/* one line */
+};
+
+extern const struct lof_option lof_options[];
+extern const size_t lof_noptions;
+
+/*
+ * Parse "123", "64K", "2M", "1G" (binary units, case-insensitive).
+ * Return: 0, or -EINVAL for malformed text, -ERANGE on overflow.
+ */
+int config_parse_size(const char *s, unsigned long *out);
+
+/* Parse a decimal count without suffix. Return: 0, -EINVAL or -ERANGE. */
+int config_parse_count(const char *s, unsigned long *out);
+
+/* Return: the index of s in names[] (case-insensitive), or -EINVAL. */
+int config_parse_enum(const char *s, const char *const *names);
+
+/*
+ * Parse value for option opt into cfg.
+ * Return: 0, or -EINVAL/-ERANGE (cfg unchanged).
+ */
+int config_set(struct lof_config *cfg, const struct lof_option *opt,
+	       const char *value);
+
+/* Fill cfg with every default. */
+void config_defaults(struct lof_config *cfg);
+
+/*
+ * Read every LOCKONFAULT_* variable from envp into lof_config, warning
+ * once on stderr for each bad value and keeping its default.
+ * Context: init only (constructor or first interposed call).
+ */
+void config_load(char **envp);
+
+#endif /* LOF_OPTIONS_H */
