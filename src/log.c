@@ -77,7 +77,8 @@ size_t lof_vformat(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'd':
 		case 'i':
 			sv = lng ? va_arg(ap, long) : va_arg(ap, int);
-			put_num(&o, sv < 0 ? -(unsigned long long)sv : sv, 10,
+			put_num(&o, sv < 0 ? -(unsigned long long)sv
+					     : (unsigned long long)sv, 10,
 				sv < 0);
 			break;
 		case 'u':

@@ -18,6 +18,9 @@ struct maps_entry {
 	uintptr_t end;
 	int prot;		/* PROT_* from the rwx columns */
 	int shared;		/* 's' in the fourth column */
+	uintptr_t vma_start;	/* the whole mapping, before clipping */
+	uintptr_t vma_end;
+	unsigned long offset;	/* file offset of start */
 	unsigned long inode;
 	const char *path;	/* "" for anonymous; valid during the callback */
 };

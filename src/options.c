@@ -114,7 +114,7 @@ int config_parse_enum(const char *s, const char *const *names)
 	for (int i = 0; names[i]; i++) {
 		const char *a = s, *b = names[i];
 
-		while (*a && lower(*a) == *b) {
+		while (*a && lower(*a) == lower(*b)) {
 			a++;
 			b++;
 		}

@@ -13,6 +13,7 @@
 #ifndef LOF_REGION_H
 #define LOF_REGION_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,11 +49,8 @@ struct region_block;
 struct region_table {
 	struct region_block *blk;	/* published with release stores */
 	unsigned int seq;		/* odd while an update is in flight */
-	unsigned long gen;		/* bumped by every completed change */
 	struct region_tomb tombs[REGION_TOMBS];
 	unsigned int ntombs;		/* total ever written; ring index */
-	struct region_block *retired;	/* old blocks, kept mapped */
-	uintptr_t self_start, self_end;	/* the newest block's own pages */
 };
 
 /* The library's table. */
@@ -80,7 +78,7 @@ LOF_AS_SAFE int region_overlaps(struct region_table *t, uintptr_t start,
  */
 LOF_AS_SAFE int region_was_removed(struct region_table *t, uintptr_t addr);
 
-/* The generation: changes whenever a writer finished a change. */
+/* The generation: the sequence count, changed by every update. */
 LOF_AS_SAFE unsigned long region_gen(struct region_table *t);
 
 /*

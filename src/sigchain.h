@@ -55,4 +55,19 @@ int sigchain_sigaction(int sig, const struct sigaction *act,
  */
 LOF_AS_SAFE void sigchain_deliver(int sig, siginfo_t *si, void *uc);
 
+/*
+ * The program's view of SIGSEGV on this thread: 1 if it believes the
+ * signal blocked. Kept by the interposed sigprocmask/pthread_sigmask.
+ * Context: any (async-signal-safe).
+ */
+LOF_AS_SAFE int sigchain_view(void);
+LOF_AS_SAFE void sigchain_set_view(int blocked);
+
+/*
+ * A siglongjmp is about to restore a saved mask (if mask_saved): the
+ * program's view of SIGSEGV follows it.
+ * Context: any (async-signal-safe).
+ */
+LOF_AS_SAFE void sigchain_longjmp(int mask_saved, const sigset_t *saved);
+
 #endif /* LOF_SIGCHAIN_H */

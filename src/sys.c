@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,7 +101,10 @@ int sys_sigprocmask(int how, const sigset_t *set, sigset_t *old)
 
 int sys_tgkill_self(int sig)
 {
-	return RAW(SYS_tgkill, RAW(SYS_getpid), RAW(SYS_gettid), sig);
+	long pid = RAW(SYS_getpid);
+	long tid = RAW(SYS_gettid);
+
+	return RAW(SYS_tgkill, pid, tid, sig);
 }
 
 ssize_t sys_write(int fd, const void *buf, size_t len)
@@ -123,6 +127,14 @@ int sys_close(int fd)
 	return RAW(SYS_close, fd);
 }
 
+long sys_file_size(const char *path)
+{
+	struct stat st;
+	long r = RAW(SYS_newfstatat, AT_FDCWD, path, &st, 0);
+
+	return r < 0 ? r : (long)st.st_size;
+}
+
 int sys_sched_yield(void)
 {
 	return RAW(SYS_sched_yield);
@@ -131,6 +143,15 @@ int sys_sched_yield(void)
 pid_t sys_getpid(void)
 {
 	return RAW(SYS_getpid);
+}
+
+size_t lof_page_size = 4096;
+unsigned int lof_page_shift = 12;
+
+void lof_page_init(void)
+{
+	lof_page_size = (size_t)sysconf(_SC_PAGESIZE);
+	lof_page_shift = (unsigned int)__builtin_ctzl(lof_page_size);
 }
 
 long sys_clock_ns(void)

@@ -36,6 +36,7 @@ LOF_AS_SAFE ssize_t sys_write(int fd, const void *buf, size_t len);
 LOF_AS_SAFE ssize_t sys_read(int fd, void *buf, size_t len);
 LOF_AS_SAFE int sys_open(const char *path, int flags, int mode);
 LOF_AS_SAFE int sys_close(int fd);
+LOF_AS_SAFE long sys_file_size(const char *path);
 LOF_AS_SAFE int sys_sched_yield(void);
 LOF_AS_SAFE pid_t sys_getpid(void);
 LOF_AS_SAFE long sys_clock_ns(void);

@@ -1,0 +1,573 @@
+/*
+ * engine.c - lock on fault: how ranges become pending, and how a fault
+ * on a pending page is resolved.
+ *
+ * How it works
+ *
+ * A lock call (mlock, mlock2, mmap with MAP_LOCKED) on a large range
+ * does three things, under the table lock:
+ *  1. mlock2(MLOCK_ONFAULT) on the whole range. The kernel charges it
+ *     against RLIMIT_MEMLOCK, refuses it with its own errno, locks the
+ *     pages already present, and from now on locks every page that is
+ *     faulted in, but populates nothing.
+ *  2. Each mapping in the range that the engine can safely protect gets
+ *     an entry in the region table carrying the program's protection,
+ *     and only then is made PROT_NONE: a page is never inaccessible
+ *     without an entry that explains it.
+ *  3. Mappings it cannot protect (code, the stack in use, vdso, devices,
+ *     our own memory) are locked the ordinary way, as the call asked.
+ *
+ * The first touch of a pending page raises SIGSEGV (SEGV_ACCERR). The
+ * handler finds the entry, checks the access is one the program's own
+ * protection allows, and mprotects a batch around the fault back to
+ * that protection: one system call. The batch is an aligned block,
+ * clipped to the entry, so it never leaves the mapping or crosses a
+ * change of protection, and neighbouring batches merge back into one
+ * kernel mapping. The kernel then locks each page of the batch as it is
+ * touched (the range is VM_LOCKED), so locked memory is exactly what
+ * the kernel's own MLOCK_ONFAULT would lock; no mlock per fault.
+ *
+ * Anything else goes to the program (sigchain.c), after two checks
+ * that keep races from being taken for the program's own faults:
+ *  - a fault in a range another thread just took out of the table
+ *    (munlock, munmap) is retried once: the page is accessible or gone
+ *    by now, and the retry shows which;
+ *  - a fault the engine already resolved, at the same address with the
+ *    table unchanged, is the program's (a write to a read-only page on
+ *    an architecture that does not say which access faulted).
+ *
+ * Order of changes, for the handler's sake: a range is added to the
+ * table before it is protected, and made accessible before it leaves
+ * the table; a mapping that replaces a managed one leaves the table
+ * before it is replaced.
+ *
+ * When the program changes a managed range itself (mprotect, munmap,
+ * mremap, MAP_FIXED), the range is released first, made accessible at
+ * its old protection and taken out of the table, and then changed: it
+ * stays VM_LOCKED|VM_LOCKONFAULT in the kernel, so its pages are still
+ * locked as they are touched.
+ *
+ * If an mprotect in the handler fails for want of kernel mappings
+ * (vm.max_map_count), the whole entry is resolved in one call, which
+ * merges mappings rather than splitting them: a fault never fails.
+ */
+#include "config.h"
+#include "engine.h"
+
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "arch.h"
+#include "batch.h"
+#include "log.h"
+#include "maps.h"
+#include "options.h"
+#include "region.h"
+#include "sigchain.h"
+#include "stats.h"
+#include "sys.h"
+
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+
+int lof_mode = LOF_MODE_PASS;
+
+/* Our own object's span, found in engine_init(); read-only after. */
+static uintptr_t self_lo, self_hi;
+
+/* Per thread: the last page resolved, and the last tomb retried. */
+static LOF_TLS uintptr_t last_page;
+static LOF_TLS unsigned long last_gen;
+static LOF_TLS uintptr_t tomb_page;
+static LOF_TLS unsigned long tomb_gen;
+
+enum { NOT_OURS, HANDLED };
+
+/* ------------------------------------------------------------------ */
+/* Init                                                                */
+/* ------------------------------------------------------------------ */
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t me = (uintptr_t)&find_self, lo = UINTPTR_MAX, hi = 0;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (s < lo)
+			lo = s;
+		if (s + ph->p_memsz > hi)
+			hi = s + ph->p_memsz;
+	}
+	if (me >= lo && me < hi) {
+		self_lo = page_down(lo);
+		self_hi = page_up(hi);
+		return 1;
+	}
+	return 0;
+}
+
+void engine_init(void)
+{
+	/* len 0 checks the flags and nothing else; EPERM means it exists. */
+	int r = sys_mlock2(NULL, 0, MLOCK_ONFAULT);
+	int onfault = r == 0 || r == -EPERM;
+
+	dl_iterate_phdr(find_self, NULL);
+	switch (lof_config.engine) {
+	case LOF_ENGINE_OFF:
+		lof_mode = LOF_MODE_PASS;
+		break;
+	case LOF_ENGINE_NATIVE:
+		lof_mode = onfault ? LOF_MODE_NATIVE : LOF_MODE_PASS;
+		break;
+	default:
+		lof_mode = onfault ? LOF_MODE_KERNEL : LOF_MODE_PASS;
+		break;
+	}
+	if (lof_config.engine != LOF_ENGINE_OFF && !onfault)
+		log_warn("the kernel refuses MLOCK_ONFAULT (errno %d): memory is locked the ordinary way",
+			 -r);
+	log_debug("engine mode %d, batch %zu, max batch %zu, min size %zu",
+		  lof_mode, lof_config.batch, lof_config.max_batch,
+		  lof_config.min_size);
+}
+
+/* ------------------------------------------------------------------ */
+/* The handler                                                         */
+/* ------------------------------------------------------------------ */
+
+static int permits(int prot, int access)
+{
+	switch (access) {
+	case LOF_ACCESS_WRITE:
+		return prot & PROT_WRITE;
+	case LOF_ACCESS_EXEC:
+		return prot & PROT_EXEC;
+	default:
+		return prot != PROT_NONE;
+	}
+}
+
+/*
+ * Resolve the fault at addr if it is on a pending page.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ * Return: HANDLED (return and let the access run again) or NOT_OURS.
+ */
+static int fault(uintptr_t addr, void *uc)
+{
+	uintptr_t page = page_down(addr), b0, b1;
+	unsigned long gen = region_gen(&lof_regions);
+	struct region r;
+	size_t pages;
+	long t0;
+	int rc;
+
+	if (!region_lookup(&lof_regions, addr, &r)) {
+		if (!region_was_removed(&lof_regions, addr) ||
+		    (tomb_page == page && tomb_gen == gen))
+			return NOT_OURS;
+		tomb_page = page;
+		tomb_gen = gen;
+		stat_add(retries, 1);
+		return HANDLED;
+	}
+	if (!permits(r.prot, arch_fault_access(uc)))
+		return NOT_OURS;
+	if (last_page == page && last_gen == gen)
+		return NOT_OURS;
+
+	t0 = sys_clock_ns();
+	pages = batch_next(r.hint, lof_config.batch, lof_config.max_batch,
+			   r.last, addr, lof_page_size);
+	batch_bounds(addr, r.start, r.end, pages, lof_page_size, &b0, &b1);
+	rc = sys_mprotect((void *)b0, b1 - b0, r.prot);
+	if (rc == -ENOMEM) {
+		/* Out of kernel mappings, or unmapped under us. */
+		b0 = r.start;
+		b1 = r.end;
+		rc = sys_mprotect((void *)b0, b1 - b0, r.prot);
+		if (rc == 0)
+			log_warn_once("out of kernel mappings (vm.max_map_count): resolving whole regions");
+	}
+	if (rc) {
+		stat_add(failures, 1);
+		/* Unmapped by another thread: retry once, as for a tomb. */
+		if (tomb_page == page && tomb_gen == gen)
+			return NOT_OURS;
+		tomb_page = page;
+		tomb_gen = gen;
+		return HANDLED;
+	}
+	last_page = page;
+	last_gen = gen;
+	region_set_hint(&lof_regions, addr, (uint32_t)pages, b1);
+	stat_add(faults, 1);
+	stat_add(pages_resolved, (b1 - b0) >> lof_page_shift);
+	stat_add(handler_ns, (uint64_t)(sys_clock_ns() - t0));
+	return HANDLED;
+}
+
+void engine_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR &&
+	    fault((uintptr_t)si->si_addr, uc) == HANDLED) {
+		errno = saved;
+		return;
+	}
+	stat_add(faults_passed, 1);
+	sigchain_deliver(sig, si, uc);
+	errno = saved;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registering and releasing ranges (table lock held)                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Make every managed page in [start, end) accessible at the program's
+ * protection and drop it from the table. A piece whose mprotect fails
+ * (out of kernel mappings) stays in the table: its pages are still
+ * resolved on touch, which is all an unlocked page needs.
+ */
+static void release(uintptr_t start, uintptr_t end)
+{
+	struct region buf[32];
+	uintptr_t at = start;
+
+	while (at < end) {
+		size_t n = region_collect(&lof_regions, at, end, buf,
+					  ARRAY_SIZE(buf));
+		size_t got = n < ARRAY_SIZE(buf) ? n : ARRAY_SIZE(buf);
+		uintptr_t stop = got < n ? buf[got - 1].end : end;
+
+		for (size_t i = 0; i < got; i++) {
+			struct region *r = &buf[i];
+
+			if (sys_mprotect((void *)r->start, r->end - r->start,
+					 r->prot) == 0) {
+				region_remove(&lof_regions, r->start, r->end);
+			} else {
+				stat_add(failures, 1);
+				log_warn_once("cannot release %p-%p: left pending",
+					      (void *)r->start, (void *)r->end);
+			}
+		}
+		if (!n)
+			break;
+		at = stop;
+	}
+}
+
+struct reg_ctx {
+	int populate;	/* the call asked for an ordinary (eager) lock */
+	int err;	/* first error of an ordinary lock */
+	int added;	/* regions registered */
+	uintptr_t sp;	/* the calling thread's stack pointer */
+};
+
+static int path_is(const char *path, const char *prefix)
+{
+	return strncmp(path, prefix, strlen(prefix)) == 0;
+}
+
+/* May the engine make this mapping PROT_NONE? */
+static int eligible(const struct maps_entry *e, const struct reg_ctx *c)
+{
+	if (e->prot == PROT_NONE || (e->prot & PROT_EXEC))
+		return 0;
+	if (path_is(e->path, "[stack") || path_is(e->path, "[vdso") ||
+	    path_is(e->path, "[vvar") || path_is(e->path, "[vsyscall") ||
+	    path_is(e->path, "[uprobes"))
+		return 0;
+	/* Devices, but not /dev/zero or shared memory. */
+	if (path_is(e->path, "/dev/") && !path_is(e->path, "/dev/zero") &&
+	    !path_is(e->path, "/dev/shm/"))
+		return 0;
+	/* hugetlbfs: protection changes must be huge-page aligned. */
+	if (strstr(e->path, "anon_hugepage") || strstr(e->path, "hugepages"))
+		return 0;
+	/* The stack we run on: a signal frame must always fit below sp. */
+	if (c->sp >= e->start && c->sp < e->end)
+		return 0;
+	if (e->start < self_hi && e->end > self_lo)
+		return 0;
+	if (region_is_self(&lof_regions, e->start, e->end))
+		return 0;
+	return 1;
+}
+
+/*
+ * Would the kernel's populate fail on this file mapping? Pages past the
+ * end of the file raise SIGBUS, which mlock reports as ENOMEM.
+ */
+static int past_eof(const struct maps_entry *e)
+{
+	char link[64];
+	long size;
+
+	if (!e->inode || e->path[0] != '/')
+		return 0;
+	/* The mapping's own file, even when unlinked (root only)... */
+	lof_format(link, sizeof(link), "/proc/self/map_files/%lx-%lx",
+		   (unsigned long)e->vma_start, (unsigned long)e->vma_end);
+	size = sys_file_size(link);
+	/* ...else the path it was mapped from. */
+	if (size < 0)
+		size = sys_file_size(e->path);
+	if (size < 0)
+		return 0;
+	return e->offset + (e->end - e->start) > page_up((uintptr_t)size);
+}
+
+static int register_piece(const struct maps_entry *e, void *arg)
+{
+	struct reg_ctx *c = arg;
+	int r;
+
+	/* What the kernel's populate would answer, lazily or not. */
+	if (c->populate && !c->err && past_eof(e))
+		c->err = -ENOMEM;
+
+	if (eligible(e, c) &&
+	    region_insert(&lof_regions, e->start, e->end, e->prot,
+			  e->shared ? REGION_SHARED : 0) == 0) {
+		r = sys_mprotect((void *)e->start, e->end - e->start,
+				 PROT_NONE);
+		if (r == 0) {
+			c->added++;
+			return 0;
+		}
+		/* Out of kernel mappings: leave it to the kernel. */
+		region_remove(&lof_regions, e->start, e->end);
+		stat_add(failures, 1);
+		log_warn_once("cannot protect %p-%p (errno %d): locking it the ordinary way",
+			      (void *)e->start, (void *)e->end, -r);
+	}
+	if (c->populate) {
+		r = sys_mlock((void *)e->start, e->end - e->start);
+		if (r && !c->err)
+			c->err = r;
+	}
+	return 0;
+}
+
+/* Bounds of the pages a call on [addr, addr + len) covers, or -EINVAL. */
+static int bounds(const void *addr, size_t len, uintptr_t *s, uintptr_t *e)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	if (a + len < a)
+		return -EINVAL;
+	*s = page_down(a);
+	*e = page_up(a + len);
+	if (*e < *s || (*e == 0 && len))
+		return -EINVAL;
+	return 0;
+}
+
+static int plain_lock(const void *addr, size_t len, unsigned int flags,
+		      int is_mlock2)
+{
+	return is_mlock2 ? sys_mlock2(addr, len, flags) : sys_mlock(addr, len);
+}
+
+int engine_mlock(const void *addr, size_t len, unsigned int flags,
+		 int is_mlock2)
+{
+	struct reg_ctx c = { .populate = !(flags & MLOCK_ONFAULT) };
+	uintptr_t s, e;
+	sigset_t saved;
+	int r;
+
+	if (lof_mode == LOF_MODE_PASS)
+		return plain_lock(addr, len, flags, is_mlock2);
+	if (flags & ~(unsigned int)MLOCK_ONFAULT)
+		return -EINVAL;
+	if (lof_mode == LOF_MODE_NATIVE)
+		return sys_mlock2(addr, len, MLOCK_ONFAULT);
+	if (bounds(addr, len, &s, &e))
+		return sys_mlock2(addr, len, MLOCK_ONFAULT);
+
+	if (e - s < lof_config.min_size) {
+		if (!region_overlaps(&lof_regions, s, e))
+			return plain_lock(addr, len, flags, is_mlock2);
+		region_lock(&saved);
+		release(s, e);
+		r = plain_lock(addr, len, flags, is_mlock2);
+		region_unlock(&saved);
+		return r;
+	}
+
+	region_lock(&saved);
+	r = sys_mlock2(addr, len, MLOCK_ONFAULT);
+	if (r == 0) {
+		if (!sigchain_installed() && sigchain_install(engine_handler)) {
+			log_warn_once("cannot install the SIGSEGV handler: locking the ordinary way");
+			region_unlock(&saved);
+			return plain_lock(addr, len, flags, is_mlock2);
+		}
+		/* Pieces already managed are registered afresh. */
+		release(s, e);
+		c.sp = (uintptr_t)__builtin_frame_address(0);
+		r = maps_walk(s, e, register_piece, &c);
+		if (r == 0)
+			r = c.err;
+		if (c.added)
+			stat_add(regions, 1);
+	}
+	region_unlock(&saved);
+	return r;
+}
+
+int engine_munlock(const void *addr, size_t len)
+{
+	uintptr_t s, e;
+	sigset_t saved;
+	int r;
+
+	if (lof_mode != LOF_MODE_KERNEL || bounds(addr, len, &s, &e) ||
+	    !region_overlaps(&lof_regions, s, e))
+		return sys_munlock(addr, len);
+	region_lock(&saved);
+	release(s, e);
+	r = sys_munlock(addr, len);
+	region_unlock(&saved);
+	return r;
+}
+
+int engine_munlockall(void)
+{
+	sigset_t saved;
+	int r;
+
+	if (lof_mode != LOF_MODE_KERNEL || !region_count(&lof_regions))
+		return sys_munlockall();
+	region_lock(&saved);
+	release(0, UINTPTR_MAX);
+	r = sys_munlockall();
+	region_unlock(&saved);
+	return r;
+}
+
+int engine_munmap(void *addr, size_t len)
+{
+	uintptr_t s = (uintptr_t)addr, e;
+	sigset_t saved;
+	int r;
+
+	/* Let the kernel refuse what it refuses before we change anything. */
+	if (lof_mode != LOF_MODE_KERNEL || (s & (lof_page_size - 1)) || !len ||
+	    bounds(addr, len, &s, &e) || !region_overlaps(&lof_regions, s, e))
+		return sys_munmap(addr, len);
+	region_lock(&saved);
+	release(s, e);
+	r = sys_munmap(addr, len);
+	region_unlock(&saved);
+	return r;
+}
+
+int engine_mprotect(void *addr, size_t len, int prot)
+{
+	uintptr_t s = (uintptr_t)addr, e;
+	sigset_t saved;
+	int r;
+
+	if (lof_mode != LOF_MODE_KERNEL || (s & (lof_page_size - 1)) ||
+	    bounds(addr, len, &s, &e) || !region_overlaps(&lof_regions, s, e))
+		return sys_mprotect(addr, len, prot);
+	/*
+	 * Release first: if the kernel then refuses the new protection
+	 * (EACCES, ENOMEM), the pages are left accessible at the old one,
+	 * never PROT_NONE with no entry to explain them.
+	 */
+	region_lock(&saved);
+	release(s, e);
+	r = sys_mprotect(addr, len, prot);
+	region_unlock(&saved);
+	return r;
+}
+
+long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		 off_t off)
+{
+	uintptr_t s = (uintptr_t)addr, e;
+	sigset_t saved;
+	long p;
+	int r;
+
+	if (lof_mode != LOF_MODE_PASS && (flags & MAP_LOCKED) &&
+	    len >= lof_config.min_size) {
+		p = engine_mmap(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
+		if (p < 0 && p > -4096)
+			return p;
+		r = engine_mlock((void *)p, len, MLOCK_ONFAULT, 1);
+		if (r) {
+			/* As mmap(MAP_LOCKED) fails: EPERM, else EAGAIN. */
+			sys_munmap((void *)p, len);
+			return r == -EPERM ? -EPERM : -EAGAIN;
+		}
+		return p;
+	}
+	if (lof_mode != LOF_MODE_KERNEL || !(flags & MAP_FIXED) ||
+	    bounds(addr, len, &s, &e) || !region_overlaps(&lof_regions, s, e))
+		return sys_mmap(addr, len, prot, flags, fd, off);
+
+	/* MAP_FIXED over managed pages: they leave the table first. */
+	region_lock(&saved);
+	release(s, e);
+	p = sys_mmap(addr, len, prot, flags, fd, off);
+	region_unlock(&saved);
+	return p;
+}
+
+long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		   void *new_addr)
+{
+	uintptr_t s = (uintptr_t)old, e;
+	sigset_t saved;
+	long p;
+
+	if (lof_mode != LOF_MODE_KERNEL || (s & (lof_page_size - 1)) ||
+	    bounds(old, old_len, &s, &e) ||
+	    !region_overlaps(&lof_regions, s, e))
+		return sys_mremap(old, old_len, new_len, flags, new_addr);
+	region_lock(&saved);
+	release(s, e);
+	p = sys_mremap(old, old_len, new_len, flags, new_addr);
+	region_unlock(&saved);
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* fork                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The table lock is held across fork so that the child never inherits
+ * it taken by a thread that does not exist there. The child keeps the
+ * table and the pending pages; its faults resolve them, and since the
+ * kernel does not copy VM_LOCKED into a child, nothing is locked there.
+ */
+void engine_atfork_prepare(void)
+{
+	region_atfork_prepare();
+}
+
+void engine_atfork_parent(void)
+{
+	region_atfork_release();
+}
+
+void engine_atfork_child(void)
+{
+	region_atfork_release();
+}

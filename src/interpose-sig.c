@@ -1,0 +1,165 @@
+/*
+ * interpose-sig.c - the exported signal calls: sigaction, signal,
+ * sigprocmask, pthread_sigmask, siglongjmp and longjmp.
+ *
+ * For SIGSEGV, once the engine's handler is installed, sigaction and
+ * signal only change (and report) the program's own disposition kept
+ * in sigchain.c; the mask calls never really block it but keep and
+ * report the program's view of it; the jumps restore that view with
+ * the mask they restore. Everything else goes to libc unchanged.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "interpose.h"
+#include "sigchain.h"
+
+LOF_EXPORT int sigaction(int sig, const struct sigaction *act,
+			 struct sigaction *old)
+{
+	int r;
+
+	lof_ready();
+	sigchain_init();
+	if (!real_sigaction) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = sigchain_sigaction(sig, act, old);
+	if (r == 1)
+		return 0;
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return real_sigaction(sig, act, old);
+}
+
+/* signal() with glibc's BSD semantics, built on our sigaction. */
+LOF_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+
+	if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, sig);
+	act.sa_flags = SA_RESTART;
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+typedef int (*mask_fn)(int, const sigset_t *, sigset_t *);
+typedef void (*jump_fn)(struct __jmp_buf_tag *, int);
+
+/*
+ * libc's versions, resolved by interpose_sig_init() at start-up (these
+ * calls may come from signal handlers, where dlsym must not run), or on
+ * a first call made before it.
+ */
+static mask_fn real_sigprocmask, real_pthread_sigmask;
+static jump_fn real_siglongjmp, real_longjmp, real_longjmp_chk;
+
+static void *next(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+void interpose_sig_init(void)
+{
+	real_sigprocmask = (mask_fn)next("sigprocmask");
+	real_pthread_sigmask = (mask_fn)next("pthread_sigmask");
+	real_siglongjmp = (jump_fn)next("siglongjmp");
+	real_longjmp = (jump_fn)next("longjmp");
+	real_longjmp_chk = (jump_fn)next("__longjmp_chk");
+}
+
+/*
+ * Call real with set less SIGSEGV, then record and report the
+ * program's view. Returns what real returned.
+ */
+static int mask_call(mask_fn real, int how, const sigset_t *set,
+		     sigset_t *old)
+{
+	int prev = sigchain_view(), now = prev, r;
+	sigset_t copy;
+
+	if (set && sigchain_installed()) {
+		if (how == SIG_BLOCK && sigismember(set, SIGSEGV))
+			now = 1;
+		else if (how == SIG_UNBLOCK && sigismember(set, SIGSEGV))
+			now = 0;
+		else if (how == SIG_SETMASK)
+			now = sigismember(set, SIGSEGV) == 1;
+		copy = *set;
+		sigdelset(&copy, SIGSEGV);
+		set = &copy;
+	}
+	r = real(how, set, old);
+	if (r == 0) {
+		if (old && prev)
+			sigaddset(old, SIGSEGV);
+		sigchain_set_view(now);
+	}
+	return r;
+}
+
+LOF_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!real_sigprocmask)
+		real_sigprocmask = (mask_fn)next("sigprocmask");
+	return mask_call(real_sigprocmask, how, set, old);
+}
+
+LOF_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!real_pthread_sigmask)
+		real_pthread_sigmask = (mask_fn)next("pthread_sigmask");
+	return mask_call(real_pthread_sigmask, how, set, old);
+}
+
+static void before_jump(struct __jmp_buf_tag *env)
+{
+	sigchain_longjmp(env->__mask_was_saved, &env->__saved_mask);
+}
+
+LOF_EXPORT void siglongjmp(sigjmp_buf env, int val)
+{
+	if (!real_siglongjmp)
+		real_siglongjmp = (jump_fn)next("siglongjmp");
+	before_jump(env);
+	real_siglongjmp(env, val);
+	__builtin_unreachable();
+}
+
+LOF_EXPORT void longjmp(jmp_buf env, int val)
+{
+	if (!real_longjmp)
+		real_longjmp = (jump_fn)next("longjmp");
+	before_jump(env);
+	real_longjmp(env, val);
+	__builtin_unreachable();
+}
+
+/* What longjmp and siglongjmp become under _FORTIFY_SOURCE. */
+void __longjmp_chk(jmp_buf env, int val) __attribute__((noreturn));
+
+LOF_EXPORT void __longjmp_chk(jmp_buf env, int val)
+{
+	if (!real_longjmp_chk)
+		real_longjmp_chk = (jump_fn)next("__longjmp_chk");
+	before_jump(env);
+	real_longjmp_chk(env, val);
+	__builtin_unreachable();
+}

@@ -1,0 +1,121 @@
+/*
+ * probe.h - read the kernel's truth about this process's memory.
+ *
+ * The preload tests never trust the library's own view: they read
+ * /proc/self/smaps (Locked:, Rss:, VmFlags), /proc/self/maps (protection,
+ * mapping count), /proc/self/status (VmLck:), /proc/self/pagemap (present
+ * bit) and /proc/kpageflags (UNEVICTABLE, MLOCKED; root only). None of
+ * these reads touch the memory they describe, so probing a pending page
+ * never resolves it.
+ *
+ * Everything here runs outside signal handlers: stdio and malloc are fine.
+ */
+#ifndef LOF_PROBE_H
+#define LOF_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bits of /proc/kpageflags (include/uapi/linux/kernel-page-flags.h). */
+#define PROBE_KPF_UNEVICTABLE	18
+#define PROBE_KPF_MLOCKED	33
+/* probe_kpageflags() when the flags cannot be read or the page is absent. */
+#define PROBE_KPF_NONE		(~(uint64_t)0)
+
+size_t probe_page_size(void);
+
+/*
+ * Sum of a /proc/self/smaps field (e.g. "Locked:", "Rss:"), in kB, over
+ * the VMAs that intersect [addr, addr + len). -1 if smaps cannot be read.
+ */
+long probe_smaps_kb(const void *addr, size_t len, const char *field);
+long probe_locked_kb(const void *addr, size_t len);
+long probe_rss_kb(const void *addr, size_t len);
+
+/*
+ * 1 if the VmFlags of the VMA containing addr has the two-letter flag
+ * (e.g. "lo", "lf"), 0 if not, -1 if no VMA contains addr.
+ */
+int probe_vmflag(const void *addr, const char *flag);
+
+/*
+ * Copies the permissions ("rw-p") of the VMA containing addr from
+ * /proc/self/maps into perms[5]. 0 on success, -1 if no VMA contains addr.
+ */
+int probe_perms(const void *addr, char perms[5]);
+
+/* A field of /proc/self/status in kB (e.g. "VmLck:"), -1 on error. */
+long probe_status_kb(const char *field);
+
+/* Number of lines of /proc/self/maps (the process's mapping count). */
+int probe_map_count(void);
+
+/* 1 if the page of addr is present (pagemap bit 63), 0 if not, -1 on error. */
+int probe_present(const void *addr);
+
+/*
+ * The /proc/kpageflags word of the page mapped at addr (pagemap PFN, root
+ * only), or PROBE_KPF_NONE if it is absent or cannot be read.
+ */
+uint64_t probe_kpageflags(const void *addr);
+
+/*
+ * 1 if the page at addr is present and mlocked (KPF_MLOCKED or
+ * KPF_UNEVICTABLE), 0 if it is absent or present and not locked, -1 if
+ * the flags cannot be read (not root).
+ */
+int probe_page_locked(const void *addr);
+
+/*
+ * 1 if the mlock the program calls resolves into a library whose path
+ * contains "liblockonfault" (dlsym(RTLD_DEFAULT) + dladdr), 0 if not.
+ */
+int probe_preloaded(void);
+
+/*
+ * Prints "Bail out!" and exits unless the library is preloaded, so a test
+ * can never pass without it. Built with -DPROBE_ALLOW_NATIVE (for
+ * developing the tests against the bare kernel) it only prints a note.
+ */
+void probe_require_preloaded(void);
+
+/*
+ * Runs fn(arg) in a forked child (core dumps off, a 20 s alarm against
+ * hangs) that then exits 0, and returns the child's wait status, or -1 if
+ * fork or waitpid failed. Output is flushed before the fork.
+ */
+int probe_fork(void (*fn)(void *), void *arg);
+
+/* "exited 3", "killed by signal 11 (core dumped)"... for diagnostics. */
+const char *probe_status_str(int status, char *buf, size_t n);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+double probe_now_ms(void);
+
+/*
+ * Creates a fresh directory "<base>/<tag>.XXXXXX" under $LOF_TOP_BUILDDIR
+ * (or the current directory) and copies its path into buf. 0 or -1.
+ */
+int probe_tmpdir(char *buf, size_t n, const char *tag);
+
+/* A small deterministic generator (xorshift64*); seed must not be 0. */
+static inline uint64_t probe_rand(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+/* A 64-bit value that depends on both arguments, never 0. */
+static inline uint64_t probe_mix(uint64_t a, uint64_t b)
+{
+	uint64_t x = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
+
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 29;
+	return x | 1;
+}
+
+#endif /* LOF_PROBE_H */

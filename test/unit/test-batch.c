@@ -1,0 +1,313 @@
+/*
+ * test-batch.c - unit tests of the batch arithmetic (src/batch.h).
+ *
+ * batch_pow2_floor, batch_bounds and batch_next are pure functions of
+ * their arguments (the page size is one of them), so the tests pass
+ * explicit page sizes and never need lof_page_init(). A randomized
+ * sweep checks batch_bounds against a reference written out below.
+ */
+#include "config.h"
+
+#include "lof-test.h"
+#include "batch.h"
+
+#define K4 ((size_t)4096)
+
+/* Check batch_bounds(addr, rs, re, pages, page) == [w0, w1). */
+#define EXPECT_BOUNDS(addr, rs, re, pages, page, w0, w1)                   \
+	do {                                                               \
+		uintptr_t b0_ = 1, b1_ = 1;                                \
+		batch_bounds((addr), (rs), (re), (pages), (page), &b0_,    \
+			     &b1_);                                        \
+		assert_uint_equal(b0_, (w0));                              \
+		assert_uint_equal(b1_, (w1));                              \
+	} while (0)
+
+static void test_pow2_floor(void **state)
+{
+	assert_uint_equal(batch_pow2_floor(1), 1);
+	assert_uint_equal(batch_pow2_floor(2), 2);
+	assert_uint_equal(batch_pow2_floor(3), 2);
+	assert_uint_equal(batch_pow2_floor(4), 4);
+	assert_uint_equal(batch_pow2_floor(5), 4);
+	assert_uint_equal(batch_pow2_floor(7), 4);
+	assert_uint_equal(batch_pow2_floor(8), 8);
+	assert_uint_equal(batch_pow2_floor(12), 8);
+	assert_uint_equal(batch_pow2_floor(1023), 512);
+	assert_uint_equal(batch_pow2_floor(1024), 1024);
+	assert_uint_equal(batch_pow2_floor(1025), 1024);
+	assert_uint_equal(batch_pow2_floor((1 << 20) + 1), 1 << 20);
+	assert_uint_equal(batch_pow2_floor(SIZE_MAX),
+			  (size_t)1 << (sizeof(size_t) * 8 - 1));
+	assert_uint_equal(batch_pow2_floor(SIZE_MAX / 2 + 1),
+			  (size_t)1 << (sizeof(size_t) * 8 - 1));
+
+	for (size_t n = 1; n <= 70000; n++) {
+		size_t r = batch_pow2_floor(n);
+
+		if (r == 0 || (r & (r - 1)) || r > n || n >= 2 * r)
+			fail_msg("batch_pow2_floor(%zu) = %zu", n, r);
+	}
+}
+
+static void test_bounds_aligned(void **state)
+{
+	/* 16 pages of 4K: a 64K block around the fault */
+	EXPECT_BOUNDS(0x123456, 0x100000, 0x200000, 16, K4,
+		      0x120000, 0x130000);
+	/* a page-aligned fault at the start of a block */
+	EXPECT_BOUNDS(0x120000, 0x100000, 0x200000, 16, K4,
+		      0x120000, 0x130000);
+	/* the last byte of a block */
+	EXPECT_BOUNDS(0x12ffff, 0x100000, 0x200000, 16, K4,
+		      0x120000, 0x130000);
+	/* 512 pages: 2M */
+	EXPECT_BOUNDS(0x7f1234567890, 0x7f0000000000, 0x7f2000000000,
+		      512, K4, 0x7f1234400000, 0x7f1234600000);
+	/* other page sizes: 4 pages of 64K, 2 pages of 16K */
+	EXPECT_BOUNDS(0x1234567, 0x1000000, 0x2000000, 4, 65536,
+		      0x1200000, 0x1240000);
+	EXPECT_BOUNDS(0x1234567, 0x1000000, 0x2000000, 2, 16384,
+		      0x1230000, 0x1238000);
+}
+
+static void test_bounds_first_last_page(void **state)
+{
+	/* the first page of a region starting on a block boundary */
+	EXPECT_BOUNDS(0x100000, 0x100000, 0x200000, 16, K4,
+		      0x100000, 0x110000);
+	/* the last page of a region ending on a block boundary */
+	EXPECT_BOUNDS(0x1fffff, 0x100000, 0x200000, 16, K4,
+		      0x1f0000, 0x200000);
+	EXPECT_BOUNDS(0x1ff000, 0x100000, 0x200000, 16, K4,
+		      0x1f0000, 0x200000);
+}
+
+static void test_bounds_clip_start(void **state)
+{
+	/* the block starts before the region */
+	EXPECT_BOUNDS(0x106abc, 0x105000, 0x200000, 16, K4,
+		      0x105000, 0x110000);
+	/* the fault on the region's first page */
+	EXPECT_BOUNDS(0x105000, 0x105000, 0x200000, 16, K4,
+		      0x105000, 0x110000);
+	/* the fault on the last page of that block */
+	EXPECT_BOUNDS(0x10f000, 0x105000, 0x200000, 16, K4,
+		      0x105000, 0x110000);
+}
+
+static void test_bounds_clip_end(void **state)
+{
+	/* the block ends after the region */
+	EXPECT_BOUNDS(0x101000, 0x100000, 0x10a000, 16, K4,
+		      0x100000, 0x10a000);
+	/* the fault on the region's last byte and page */
+	EXPECT_BOUNDS(0x109fff, 0x100000, 0x10a000, 16, K4,
+		      0x100000, 0x10a000);
+	EXPECT_BOUNDS(0x109000, 0x100000, 0x10a000, 16, K4,
+		      0x100000, 0x10a000);
+	/* the block never crosses its alignment, even inside the region */
+	EXPECT_BOUNDS(0x10f000, 0x10c000, 0x114000, 16, K4,
+		      0x10c000, 0x110000);
+	EXPECT_BOUNDS(0x110000, 0x10c000, 0x114000, 16, K4,
+		      0x110000, 0x114000);
+	EXPECT_BOUNDS(0x113fff, 0x10c000, 0x114000, 16, K4,
+		      0x110000, 0x114000);
+}
+
+static void test_bounds_small_region(void **state)
+{
+	/* a region smaller than the batch, inside one block */
+	EXPECT_BOUNDS(0x102000, 0x101000, 0x103000, 16, K4,
+		      0x101000, 0x103000);
+	EXPECT_BOUNDS(0x101000, 0x101000, 0x103000, 16, K4,
+		      0x101000, 0x103000);
+	EXPECT_BOUNDS(0x102fff, 0x101000, 0x103000, 16, K4,
+		      0x101000, 0x103000);
+	/* a one-page region */
+	EXPECT_BOUNDS(0x7000, 0x7000, 0x8000, 512, K4, 0x7000, 0x8000);
+}
+
+static void test_bounds_round_down(void **state)
+{
+	/* 12 pages act as 8: 32K blocks */
+	EXPECT_BOUNDS(0x10f000, 0x100000, 0x200000, 12, K4,
+		      0x108000, 0x110000);
+	EXPECT_BOUNDS(0x100000, 0x100000, 0x200000, 12, K4,
+		      0x100000, 0x108000);
+	/* 3 pages act as 2 */
+	EXPECT_BOUNDS(0x10f000, 0x100000, 0x200000, 3, K4,
+		      0x10e000, 0x110000);
+	/* 1000 pages act as 512 */
+	EXPECT_BOUNDS(0x323456, 0x100000, 0x10000000, 1000, K4,
+		      0x200000, 0x400000);
+}
+
+static void test_bounds_one_page(void **state)
+{
+	EXPECT_BOUNDS(0x123456, 0x100000, 0x200000, 1, K4,
+		      0x123000, 0x124000);
+	EXPECT_BOUNDS(0x123000, 0x100000, 0x200000, 1, K4,
+		      0x123000, 0x124000);
+	EXPECT_BOUNDS(0x100000, 0x100000, 0x200000, 1, K4,
+		      0x100000, 0x101000);
+	EXPECT_BOUNDS(0x1fffff, 0x100000, 0x200000, 1, K4,
+		      0x1ff000, 0x200000);
+	EXPECT_BOUNDS(0x1234567, 0x1000000, 0x2000000, 1, 65536,
+		      0x1230000, 0x1240000);
+}
+
+/* Random regions and faults against the definition, written out. */
+static void test_bounds_random(void **state)
+{
+	struct lof_rng rng = { 0x2545f4914f6cdd1dULL };
+	static const size_t pagesz[] = { 4096, 16384, 65536 };
+
+	for (int i = 0; i < 200000; i++) {
+		size_t page = pagesz[lof_rng_below(&rng, 3)];
+		uintptr_t rs = (uintptr_t)(0x10000 +
+					   lof_rng_below(&rng, 1 << 20)) * page;
+		uintptr_t re = rs + (uintptr_t)(1 + lof_rng_below(&rng, 3000))
+			       * page;
+		uintptr_t addr = rs + lof_rng_below(&rng, re - rs);
+		size_t pages = 1 + lof_rng_below(&rng, 2048);
+		size_t p2 = 1, block;
+		uintptr_t w0, w1, b0 = 0, b1 = 0;
+
+		while (p2 * 2 <= pages)
+			p2 *= 2;
+		block = p2 * page;
+		w0 = addr & ~(uintptr_t)(block - 1);
+		w1 = w0 + block;
+		if (w0 < rs)
+			w0 = rs;
+		if (w1 > re)
+			w1 = re;
+		batch_bounds(addr, rs, re, pages, page, &b0, &b1);
+		if (b0 != w0 || b1 != w1)
+			fail_msg("batch_bounds(%#lx, [%#lx, %#lx), %zu, %zu) = [%#lx, %#lx), expected [%#lx, %#lx)",
+				 (unsigned long)addr, (unsigned long)rs,
+				 (unsigned long)re, pages, page,
+				 (unsigned long)b0, (unsigned long)b1,
+				 (unsigned long)w0, (unsigned long)w1);
+		/* what the handler relies on, in case the above is wrong */
+		assert_true(b0 <= addr && addr < b1);
+		assert_true(rs <= b0 && b1 <= re);
+		assert_int_equal(b0 % page, 0);
+		assert_int_equal(b1 % page, 0);
+	}
+}
+
+static void test_next_first(void **state)
+{
+	/* cur == 0: the region's first fault */
+	assert_uint_equal(batch_next(0, 16, 512, 0, 0x123456, K4), 16);
+	assert_uint_equal(batch_next(0, 1, 512, 0, 0x123456, K4), 1);
+	assert_uint_equal(batch_next(0, 64, 512, 0x200000, 0x200000, K4), 64);
+	/* never 0, even when asked for 0 */
+	assert_true(batch_next(0, 0, 512, 0, 0x123456, K4) >= 1);
+}
+
+static void test_next_sequential(void **state)
+{
+	uintptr_t last = 0x110000;
+
+	/* the fault right at the end of the last batch */
+	assert_uint_equal(batch_next(16, 16, 512, last, last, K4), 32);
+	/* anywhere within cur pages after it */
+	assert_uint_equal(batch_next(16, 16, 512, last, last + 5 * K4 + 7, K4),
+			  32);
+	assert_uint_equal(batch_next(16, 16, 512, last, last + 16 * K4 - 1, K4),
+			  32);
+	/* other page sizes */
+	assert_uint_equal(batch_next(4, 16, 512, 0x1000000,
+				     0x1000000 + 3 * 65536, 65536), 8);
+	/* up to max, never beyond */
+	assert_uint_equal(batch_next(256, 16, 512, last, last, K4), 512);
+	assert_uint_equal(batch_next(512, 16, 512, last, last, K4), 512);
+	assert_uint_equal(batch_next(300, 16, 512, last, last, K4), 512);
+	assert_uint_equal(batch_next(256, 16, 300, last, last, K4), 300);
+}
+
+static void test_next_growth_sequence(void **state)
+{
+	size_t cur = 0, want = 16;
+	uintptr_t last = 0, addr = 0x40000000;
+
+	/* a program walking a region from its start */
+	for (int i = 0; i < 20; i++) {
+		size_t n = batch_next(cur, 16, 512, last, addr, K4);
+
+		assert_uint_equal(n, want);
+		cur = n;
+		last = addr + n * K4;
+		addr = last;
+		want = want * 2 > 512 ? 512 : want * 2;
+	}
+	assert_uint_equal(cur, 512);
+}
+
+static void test_next_non_sequential(void **state)
+{
+	uintptr_t last = 0x110000;
+
+	/* just past the window */
+	assert_uint_equal(batch_next(16, 16, 512, last, last + 16 * K4, K4),
+			  16);
+	/* just before the end of the last batch */
+	assert_uint_equal(batch_next(16, 16, 512, last, last - 1, K4), 16);
+	assert_uint_equal(batch_next(16, 16, 512, last, last - K4, K4), 16);
+	/* far away, either side */
+	assert_uint_equal(batch_next(64, 16, 512, last, 0x7f0000000000, K4),
+			  64);
+	assert_uint_equal(batch_next(64, 16, 512, last, 0x1000, K4), 64);
+	/* no previous batch end */
+	assert_uint_equal(batch_next(8, 16, 512, 0, 0x123456, K4), 8);
+	/* at max, a random fault keeps max */
+	assert_uint_equal(batch_next(512, 16, 512, last, 0x900000, K4), 512);
+}
+
+static void test_next_never_zero(void **state)
+{
+	struct lof_rng rng = { 0x853c49e6748fea9bULL };
+
+	assert_true(batch_next(0, 0, 0, 0, 0x1000, K4) >= 1);
+	assert_true(batch_next(1, 1, 0, 0x1000, 0x1000, K4) >= 1);
+	assert_true(batch_next(0, 0, 512, 0x1000, 0x1000, K4) >= 1);
+	for (int i = 0; i < 100000; i++) {
+		size_t cur = lof_rng_below(&rng, 4) ? lof_rng_below(&rng, 1024)
+						    : 0;
+		size_t first = lof_rng_below(&rng, 64);
+		size_t max = lof_rng_below(&rng, 1024);
+		uintptr_t last = 0x100000 + lof_rng_below(&rng, 1 << 24);
+		uintptr_t addr = 0x100000 + lof_rng_below(&rng, 1 << 24);
+		size_t n = batch_next(cur, first, max, last, addr, K4);
+
+		if (n == 0)
+			fail_msg("batch_next(%zu, %zu, %zu, %#lx, %#lx) = 0",
+				 cur, first, max, (unsigned long)last,
+				 (unsigned long)addr);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pow2_floor),
+		cmocka_unit_test(test_bounds_aligned),
+		cmocka_unit_test(test_bounds_first_last_page),
+		cmocka_unit_test(test_bounds_clip_start),
+		cmocka_unit_test(test_bounds_clip_end),
+		cmocka_unit_test(test_bounds_small_region),
+		cmocka_unit_test(test_bounds_round_down),
+		cmocka_unit_test(test_bounds_one_page),
+		cmocka_unit_test(test_bounds_random),
+		cmocka_unit_test(test_next_first),
+		cmocka_unit_test(test_next_sequential),
+		cmocka_unit_test(test_next_growth_sequence),
+		cmocka_unit_test(test_next_non_sequential),
+		cmocka_unit_test(test_next_never_zero),
+	};
+
+	return cmocka_run_group_tests_name("batch", tests, NULL, NULL);
+}
