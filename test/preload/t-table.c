@@ -402,6 +402,7 @@ static void case_gone(void)
 {
 	size_t len = 64 * pg, span;
 	char *p = map_region(64), *q, *m, *a, perms[5];
+	uintptr_t base;
 
 	mlock(p, len);
 	put(p, 1, 1);
@@ -423,12 +424,14 @@ static void case_gone(void)
 		skip(2, "malloc failed");
 		return;
 	}
-	a = (char *)((uintptr_t)m & ~(uintptr_t)(pg - 1));
-	span = ((uintptr_t)m + (8 << 20) + pg - 1 - (uintptr_t)a) &
-	       ~(uintptr_t)(pg - 1);
 	ok(mlock(m, 8 << 20) == 0, "F: mlock of an 8 MiB malloc() block");
 	m[100 * pg] = 1;
+	/* The pages of the block, as plain numbers: m is about to be freed. */
+	base = (uintptr_t)m & ~(uintptr_t)(pg - 1);
+	span = ((uintptr_t)m + (8 << 20) + pg - 1 - base) &
+	       ~(uintptr_t)(pg - 1);
 	free(m);
+	a = (char *)base;
 	if (probe_perms(a + 200 * pg, perms) == 0) {
 		skip(1, "glibc kept the freed block mapped");
 		return;
