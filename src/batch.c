@@ -32,6 +32,15 @@ void batch_bounds(uintptr_t addr, uintptr_t rstart, uintptr_t rend,
 	*b1 = hi;
 }
 
+unsigned int batch_budget_shift(unsigned long used, unsigned long limit)
+{
+	if (!limit || used < limit / 4)
+		return 0;
+	if (used >= limit)
+		return 20;
+	return 1 + (unsigned int)((used - limit / 4) * 8 / limit);
+}
+
 size_t batch_next(size_t cur, size_t first_pages, size_t max_pages,
 		  uintptr_t last_end, uintptr_t addr, size_t page)
 {

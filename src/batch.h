@@ -39,4 +39,15 @@ LOF_AS_SAFE size_t batch_next(size_t cur, size_t first_pages,
 			      size_t max_pages, uintptr_t last_end,
 			      uintptr_t addr, size_t page);
 
+/*
+ * How many times to double batches so the process stays clear of
+ * vm.max_map_count: 0 while the mappings in use (an estimate) stay
+ * under a quarter of the limit, then one more doubling for every
+ * further eighth of it. Widening early keeps faults from ever running
+ * out of mappings, at the price of larger batches.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+LOF_AS_SAFE unsigned int batch_budget_shift(unsigned long used,
+					    unsigned long limit);
+
 #endif /* LOF_BATCH_H */

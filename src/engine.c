@@ -55,6 +55,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -77,6 +78,15 @@ int lof_mode = LOF_MODE_PASS;
 
 /* Our own object's span, found in engine_init(); read-only after. */
 static uintptr_t self_lo, self_hi;
+
+/*
+ * The mapping budget: vm.max_map_count, read at init, and an estimate
+ * of the mappings in use: those the process had at init plus two for
+ * every batch resolved (a batch inside a pending range splits it in
+ * three). Merges make the estimate high, never low.
+ */
+static unsigned long map_limit, map_base;
+static unsigned long batches;
 
 /* Per thread: the last page resolved, and the last tomb retried. */
 static LOF_TLS uintptr_t last_page;
@@ -113,6 +123,28 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+static int count_map(const struct maps_entry *e, void *arg)
+{
+	(*(unsigned long *)arg)++;
+	return 0;
+}
+
+static unsigned long read_ulong(const char *path)
+{
+	char buf[32];
+	unsigned long v = 0;
+	int fd = sys_open(path, O_RDONLY, 0);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = sys_read(fd, buf, sizeof(buf) - 1);
+	sys_close(fd);
+	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (unsigned long)(buf[i] - '0');
+	return v;
+}
+
 void engine_init(void)
 {
 	/* len 0 checks the flags and nothing else; EPERM means it exists. */
@@ -120,6 +152,8 @@ void engine_init(void)
 	int onfault = r == 0 || r == -EPERM;
 
 	dl_iterate_phdr(find_self, NULL);
+	map_limit = read_ulong("/proc/sys/vm/max_map_count");
+	maps_walk(0, UINTPTR_MAX, count_map, &map_base);
 	switch (lof_config.engine) {
 	case LOF_ENGINE_OFF:
 		lof_mode = LOF_MODE_PASS;
@@ -165,7 +199,8 @@ static int fault(uintptr_t addr, void *uc)
 	uintptr_t page = page_down(addr), b0, b1;
 	unsigned long gen = region_gen(&lof_regions);
 	struct region r;
-	size_t pages;
+	size_t pages, npages;
+	unsigned int shift;
 	long t0;
 	int rc;
 
@@ -186,7 +221,11 @@ static int fault(uintptr_t addr, void *uc)
 	t0 = sys_clock_ns();
 	pages = batch_next(r.hint, lof_config.batch, lof_config.max_batch,
 			   r.last, addr, lof_page_size);
-	batch_bounds(addr, r.start, r.end, pages, lof_page_size, &b0, &b1);
+	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(&batches,
+						__ATOMIC_RELAXED), map_limit);
+	batch_bounds(addr, r.start, r.end, pages << shift, lof_page_size,
+		     &b0, &b1);
+	npages = (b1 - b0) >> lof_page_shift;
 	rc = sys_mprotect((void *)b0, b1 - b0, r.prot);
 	if (rc == -ENOMEM) {
 		/* Out of kernel mappings, or unmapped under us. */
@@ -209,7 +248,8 @@ static int fault(uintptr_t addr, void *uc)
 	last_gen = gen;
 	region_set_hint(&lof_regions, addr, (uint32_t)pages, b1);
 	stat_add(faults, 1);
-	stat_add(pages_resolved, (b1 - b0) >> lof_page_shift);
+	stat_add(pages_resolved, npages);
+	__atomic_fetch_add(&batches, 1, __ATOMIC_RELAXED);
 	stat_add(handler_ns, (uint64_t)(sys_clock_ns() - t0));
 	return HANDLED;
 }
@@ -496,6 +536,24 @@ int engine_mprotect(void *addr, size_t len, int prot)
 	return r;
 }
 
+/*
+ * A range the kernel just handed out held no mapping, so any entry
+ * there is stale: its mapping went away behind our back (glibc's free()
+ * and realloc() unmap with internal calls we never see). Left in the
+ * table, it would have the handler open up the new mapping's pages.
+ */
+static void forget_stale(long p, size_t len)
+{
+	uintptr_t s = (uintptr_t)p, e = page_up(s + len);
+	sigset_t saved;
+
+	if ((p < 0 && p > -4096) || !region_overlaps(&lof_regions, s, e))
+		return;
+	region_lock(&saved);
+	region_remove(&lof_regions, s, e);
+	region_unlock(&saved);
+}
+
 long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off)
 {
@@ -517,9 +575,14 @@ long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		}
 		return p;
 	}
-	if (lof_mode != LOF_MODE_KERNEL || !(flags & MAP_FIXED) ||
-	    bounds(addr, len, &s, &e) || !region_overlaps(&lof_regions, s, e))
+	if (lof_mode != LOF_MODE_KERNEL)
 		return sys_mmap(addr, len, prot, flags, fd, off);
+	if (!(flags & MAP_FIXED) || bounds(addr, len, &s, &e) ||
+	    !region_overlaps(&lof_regions, s, e)) {
+		p = sys_mmap(addr, len, prot, flags, fd, off);
+		forget_stale(p, len);
+		return p;
+	}
 
 	/* MAP_FIXED over managed pages: they leave the table first. */
 	region_lock(&saved);
@@ -536,14 +599,19 @@ long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
 	sigset_t saved;
 	long p;
 
-	if (lof_mode != LOF_MODE_KERNEL || (s & (lof_page_size - 1)) ||
-	    bounds(old, old_len, &s, &e) ||
-	    !region_overlaps(&lof_regions, s, e))
+	if (lof_mode != LOF_MODE_KERNEL)
 		return sys_mremap(old, old_len, new_len, flags, new_addr);
-	region_lock(&saved);
-	release(s, e);
-	p = sys_mremap(old, old_len, new_len, flags, new_addr);
-	region_unlock(&saved);
+	if ((s & (lof_page_size - 1)) || bounds(old, old_len, &s, &e) ||
+	    !region_overlaps(&lof_regions, s, e)) {
+		p = sys_mremap(old, old_len, new_len, flags, new_addr);
+	} else {
+		region_lock(&saved);
+		release(s, e);
+		p = sys_mremap(old, old_len, new_len, flags, new_addr);
+		region_unlock(&saved);
+	}
+	/* The old range holds no entry now; the rest was unmapped. */
+	forget_stale(p, new_len);
 	return p;
 }
 

@@ -489,8 +489,6 @@ int main(void)
 	probe_require_preloaded();
 	alarm(60);
 	pg = probe_page_size();
-	if (probe_tmpdir(scratch, sizeof(scratch), "t-crash.tmp"))
-		bail("cannot create a scratch directory: %s", strerror(errno));
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
@@ -532,7 +530,11 @@ int main(void)
 	ok(*word(rw, 50) == 0x50 && *word(rw, 0) == 0xabc,
 	   "pending pages still resolve after SIG_DFL is restored");
 
+	/* For core files and a short file: only these children use it. */
+	if (probe_tmpdir(scratch, sizeof(scratch), "t-crash.tmp"))
+		bail("cannot create a scratch directory: %s", strerror(errno));
 	crash_children();
+	rm_scratch();
 
 	ok(install(handler, 0) == 0 && reports(handler, SA_SIGINFO),
 	   "a handler installed after mlock is reported back");
@@ -572,6 +574,5 @@ int main(void)
 	munmap(rw, RPAGES * pg);
 	munmap(ro, 64 * pg);
 	munmap(none, 64 * pg);
-	rm_scratch();
 	return done();
 }

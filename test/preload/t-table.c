@@ -19,7 +19,9 @@
  *      write, and read-only where writes die);
  *   F. a region unmapped by munmap(), or by free() of a locked malloc()
  *      block (glibc unmaps it without the interposed munmap), leaves no
- *      trace: a PROT_NONE mapping placed there later still faults.
+ *      trace: a PROT_NONE mapping placed there later still faults;
+ *   G. realloc() of a locked malloc() block (glibc moves it with its own
+ *      mremap) keeps every byte, pending pages included.
  * Data written before any of these operations is checked at the end of
  * each case.
  */
@@ -446,9 +448,49 @@ static void case_gone(void)
 		munmap(q, span);
 }
 
+/* In a child: 0 if the realloc()ed block keeps every byte. */
+static void realloc_child(void *arg)
+{
+	size_t len = 8 << 20, i, bad = 0;
+	char *m = malloc(len), *m2;
+
+	(void)arg;
+	if (!m)
+		_exit(2);
+	for (i = 0; i < len; i += 4 * pg)	/* present before mlock */
+		m[i] = (char)(i / pg + 1);
+	if (mlock(m, len))
+		_exit(3);
+	for (i = pg; i < len / 2; i += 4 * pg)	/* resolved after it */
+		m[i] = (char)(i / pg + 1);
+	m2 = realloc(m, 2 * len);		/* glibc's own mremap */
+	if (!m2)
+		_exit(4);
+	for (i = 0; i < len; i += pg)
+		bad += m2[i] != (i % (4 * pg) == 0 ||
+				 (i % (4 * pg) == pg && i < len / 2) ?
+				 (char)(i / pg + 1) : 0);
+	for (i = len; i < 2 * len; i += pg)
+		m2[i] = 1;
+	free(m2);
+	_exit(bad ? 1 : 0);
+}
+
+/* realloc() of a locked malloc() block: 1 test. */
+static void case_realloc(void)
+{
+	char buf[80];
+	int st = probe_fork(realloc_child, NULL);
+
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "G: realloc() of a locked 8 MiB malloc() block to 16 MiB keeps "
+	   "every byte, pending pages included (%s)",
+	   probe_status_str(st, buf, sizeof(buf)));
+}
+
 int main(void)
 {
-	plan(45);
+	plan(46);
 	probe_require_preloaded();
 	alarm(60);
 	pg = probe_page_size();
@@ -459,5 +501,6 @@ int main(void)
 	case_mremap();
 	case_map_fixed();
 	case_gone();
+	case_realloc();
 	return done();
 }

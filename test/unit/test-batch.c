@@ -290,6 +290,31 @@ static void test_next_never_zero(void **state)
 	}
 }
 
+/* The mapping budget: nothing below a quarter, then a doubling per eighth. */
+static void test_budget_shift(void **state)
+{
+	unsigned long limit = 65530, prev = 0;
+
+	(void)state;
+	assert_int_equal(batch_budget_shift(0, limit), 0);
+	assert_int_equal(batch_budget_shift(limit / 4 - 1, limit), 0);
+	assert_int_equal(batch_budget_shift(limit / 4, limit), 1);
+	assert_int_equal(batch_budget_shift(limit / 4 + limit / 8, limit), 2);
+	assert_int_equal(batch_budget_shift(limit / 2 + 1, limit), 3);
+	assert_true(batch_budget_shift(limit - 1, limit) >= 6);
+	assert_true(batch_budget_shift(limit, limit) >= 20);
+	assert_true(batch_budget_shift(10 * limit, limit) >= 20);
+	/* No limit known: never widen. */
+	assert_int_equal(batch_budget_shift(1000000, 0), 0);
+	/* Monotonic in use. */
+	for (unsigned long used = 0; used <= limit; used += 97) {
+		unsigned int sh = batch_budget_shift(used, limit);
+
+		assert_true(sh >= prev);
+		prev = sh;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_next_growth_sequence),
 		cmocka_unit_test(test_next_non_sequential),
 		cmocka_unit_test(test_next_never_zero),
+		cmocka_unit_test(test_budget_shift),
 	};
 
 	return cmocka_run_group_tests_name("batch", tests, NULL, NULL);
