@@ -293,7 +293,7 @@ static void test_next_never_zero(void **state)
 /* The mapping budget: nothing below a quarter, then a doubling per eighth. */
 static void test_budget_shift(void **state)
 {
-	unsigned long limit = 65530, prev = 0;
+	unsigned long limit = 65536, prev = 0;
 
 	(void)state;
 	assert_int_equal(batch_budget_shift(0, limit), 0);
