@@ -188,9 +188,9 @@ static void __attribute__((noreturn)) help(void)
 	print_entry("-V, --version", "print the version and exit");
 	putchar('\n');
 	print_wrapped_at(0, "Without --library, " LIBNAME " is searched in "
-			 "../lib next to this program, then in " LOF_LIBDIR
-			 ", then in the build tree (src/.libs next to this "
-			 "program).");
+			 "the build tree (src/.libs next to this program), "
+			 "then in ../lib next to this program, then in "
+			 LOF_LIBDIR ".");
 	puts("\nExit status: COMMAND's own; 125 if " PROGRAM " itself fails, "
 	     "126 if COMMAND\ncannot be executed, 127 if COMMAND is not "
 	     "found.");
@@ -217,8 +217,8 @@ static const char *existing(const char *path)
 static char *find_library(void)
 {
 	/* Relative to the wrapper's directory; NULL stands for LOF_LIBDIR. */
-	static const char *const rel[] = { "/../lib/" LIBNAME, NULL,
-					   "/src/.libs/" LIBNAME };
+	static const char *const rel[] = { "/src/.libs/" LIBNAME,
+					   "/../lib/" LIBNAME, NULL };
 	char exe[PATH_MAX], path[PATH_MAX + 64];
 	ssize_t n;
 	char *slash;
@@ -427,9 +427,9 @@ int main(int argc, char **argv)
 
 	lib = library ? check_library(library) : find_library();
 	if (!lib)
-		usage_error("cannot find " LIBNAME " (looked in ../lib next "
-			    "to this program, in " LOF_LIBDIR " and in "
-			    "src/.libs); use --library=PATH");
+		usage_error("cannot find " LIBNAME " (looked in src/.libs "
+			    "and ../lib next to this program, and in "
+			    LOF_LIBDIR "); use --library=PATH");
 	if (strpbrk(lib, ": \t\n"))
 		usage_error("library path '%s' cannot go in LD_PRELOAD "
 			    "(it contains ':' or a space)", lib);

@@ -395,26 +395,24 @@ if [ "$(head -c 4 "$W" | tr -d '\177')" = ELF ]; then
 	: >"$T/build/src/.libs/liblockonfault.so"
 
 	run "$T/inst/bin/lockonfault" -n true
-	check "search: ../lib/liblockonfault.so next to the wrapper first" \
+	check "search: ../lib/liblockonfault.so next to an installed wrapper" \
 		first_out "LD_PRELOAD=$T/inst/lib/liblockonfault.so"
 
-	# An installed library (the configured libdir) comes before the
-	# build tree; without one, the build tree is used, and with neither
-	# the wrapper fails.
+	# The build tree comes first, so a wrapper built there never
+	# preloads an older installed library; with no library anywhere
+	# (and none installed in the configured libdir) the wrapper fails.
+	run "$T/build/lockonfault" -n true
+	check "search: the build tree's src/.libs" \
+		first_out \
+		"LD_PRELOAD=$T/build/src/.libs/liblockonfault.so"
 	run "$T/none/lockonfault" -n true
 	if [ "$rc" -eq 0 ]; then
 		installed=$(sed -n 's/^LD_PRELOAD=//p' "$T/out")
-		skip "search: the build tree's src/.libs" \
-			"installed $installed comes first"
 		skip "search: no library anywhere gives 125" \
 			"installed $installed exists"
 	else
 		check "search: no library anywhere gives 125 and a usage line" \
 			eval 'wrapper_error && has_err liblockonfault.so'
-		run "$T/build/lockonfault" -n true
-		check "search: the build tree's src/.libs" \
-			first_out \
-			"LD_PRELOAD=$T/build/src/.libs/liblockonfault.so"
 	fi
 else
 	skip "search: ../lib next to the wrapper" "wrapper is not an ELF file"
