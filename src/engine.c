@@ -254,6 +254,38 @@ static int fault(uintptr_t addr, void *uc)
 	return HANDLED;
 }
 
+void engine_resolve(uintptr_t addr, size_t len)
+{
+	uintptr_t s = page_down(addr), e, at;
+	struct region r;
+
+	if (lof_mode != LOF_MODE_KERNEL || !len || addr + len < addr)
+		return;
+	e = page_up(addr + len);
+	if (e < s || !region_overlaps(&lof_regions, s, e))
+		return;
+	/*
+	 * Entry by entry, lock-free like the handler. A piece that is
+	 * already open costs an mprotect that changes nothing.
+	 */
+	for (at = s; at < e && region_next(&lof_regions, at, &r) &&
+		     r.start < e;
+	     at = r.end) {
+		uintptr_t lo = r.start > at ? r.start : at;
+		uintptr_t hi = r.end < e ? r.end : e;
+		long t0 = sys_clock_ns();
+
+		if (r.prot == PROT_NONE)
+			continue;
+		if (sys_mprotect((void *)lo, hi - lo, r.prot) == 0) {
+			stat_add(buffers_resolved, 1);
+			stat_add(handler_ns, (uint64_t)(sys_clock_ns() - t0));
+		} else {
+			stat_add(failures, 1);
+		}
+	}
+}
+
 void engine_handler(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;

@@ -44,6 +44,15 @@ long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		   void *new_addr);
 
 /*
+ * Make the pending pages of [addr, addr + len) accessible, before the
+ * kernel reads or writes them for a system call: it would fail with
+ * EFAULT instead of faulting. Pages are opened at the program's
+ * protection, so an access it forbids still fails as without us.
+ * Context: any, including signal handlers (async-signal-safe).
+ */
+LOF_AS_SAFE void engine_resolve(uintptr_t addr, size_t len);
+
+/*
  * The SIGSEGV handler.
  * Context: the SIGSEGV handler (async-signal-safe).
  */

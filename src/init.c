@@ -33,6 +33,7 @@ static void init(void)
 	config_load(environ);
 	sigchain_init();
 	interpose_sig_init();
+	interpose_io_init();
 	engine_init();
 	pthread_atfork(engine_atfork_prepare, engine_atfork_parent,
 		       engine_atfork_child);

@@ -20,4 +20,10 @@ int lof_ready(void);
  */
 void interpose_sig_init(void);
 
+/*
+ * Resolve libc's buffer-taking calls (read, recv, write, ...).
+ * Context: init only.
+ */
+void interpose_io_init(void);
+
 #endif /* LOF_INTERPOSE_H */

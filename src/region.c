@@ -127,6 +127,30 @@ int region_lookup(struct region_table *t, uintptr_t addr, struct region *out)
 	}
 }
 
+int region_next(struct region_table *t, uintptr_t addr, struct region *out)
+{
+	for (;;) {
+		unsigned int s = read_begin(t);
+		struct region_block *b = __atomic_load_n(&t->blk, __ATOMIC_ACQUIRE);
+		int found = 0;
+
+		if (b) {
+			size_t n = used(b);
+			long i = search(b, n, addr);
+
+			if (i >= 0 && b->v[i].end > addr) {
+				*out = b->v[i];
+				found = 1;
+			} else if ((size_t)(i + 1) < n) {
+				*out = b->v[i + 1];
+				found = 1;
+			}
+		}
+		if (!read_retry(t, s))
+			return found;
+	}
+}
+
 int region_overlaps(struct region_table *t, uintptr_t start, uintptr_t end)
 {
 	for (;;) {

@@ -65,6 +65,15 @@ LOF_AS_SAFE int region_lookup(struct region_table *t, uintptr_t addr,
 			      struct region *out);
 
 /*
+ * Copy the first entry that ends after addr (the one containing addr,
+ * or the next one) into *out.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ * Return: 1 if there is one, 0 if not.
+ */
+LOF_AS_SAFE int region_next(struct region_table *t, uintptr_t addr,
+			    struct region *out);
+
+/*
  * Does any entry intersect [start, end)? A lock-free hint: callers
  * that change the table take the lock and look again.
  * Context: any, including the SIGSEGV handler (async-signal-safe).

@@ -97,6 +97,7 @@ void stats_report(void)
 	line(fd, "faults_passed", s.faults_passed);
 	line(fd, "retries", s.retries);
 	line(fd, "failures", s.failures);
+	line(fd, "buffers_resolved", s.buffers_resolved);
 	line(fd, "handler_ns", s.handler_ns);
 	line(fd, "handler_ns_per_fault", s.faults ? s.handler_ns / s.faults : 0);
 	if (locked >= 0)

@@ -19,6 +19,7 @@ struct lof_stats {
 	uint64_t retries;	 /* faults retried after a race */
 	uint64_t failures;	 /* kernel calls that failed in the engine */
 	uint64_t handler_ns;	 /* time spent resolving faults */
+	uint64_t buffers_resolved; /* syscall buffers opened beforehand */
 };
 
 extern struct lof_stats lof_stats;
