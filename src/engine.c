@@ -88,7 +88,58 @@ static uintptr_t self_lo, self_hi;
 static unsigned long map_limit, map_base;
 static unsigned long batches;
 
-/* Per thread: the last page resolved, and the last tomb retried. */
+/*
+ * The grace period. The handler acts on a copy of an entry: between
+ * its lookup and its mprotect, another thread may take the entry out
+ * of the table and let the program change that memory (mprotect it,
+ * unmap it and map something else there). Readers that act on what
+ * they read announce themselves in grace_active[epoch & 1]; a writer
+ * that removed entries flips the epoch and waits until no reader of the
+ * old epoch is left before the program's change goes to the kernel. New
+ * readers count on the other slot, so a stream of faults cannot hold a
+ * writer up. Readers run with asynchronous signals blocked, so no
+ * writer can ever wait for a reader on its own thread.
+ */
+static unsigned int grace_epoch;
+static unsigned long grace_active[2];
+
+/* Context: any, including the SIGSEGV handler (async-signal-safe). */
+static unsigned int reader_enter(void)
+{
+	for (;;) {
+		unsigned int e = __atomic_load_n(&grace_epoch, __ATOMIC_SEQ_CST);
+
+		__atomic_fetch_add(&grace_active[e & 1], 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&grace_epoch, __ATOMIC_SEQ_CST) == e)
+			return e;
+		__atomic_fetch_sub(&grace_active[e & 1], 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void reader_exit(unsigned int e)
+{
+	__atomic_fetch_sub(&grace_active[e & 1], 1, __ATOMIC_RELEASE);
+}
+
+/* Context: table lock held, not in a signal handler. */
+static void wait_for_readers(void)
+{
+	unsigned int e = __atomic_fetch_add(&grace_epoch, 1, __ATOMIC_SEQ_CST);
+
+	while (__atomic_load_n(&grace_active[e & 1], __ATOMIC_ACQUIRE))
+		sys_sched_yield();
+}
+
+/* Take [s, e) out of the table, and wait out readers that saw it. */
+static void forget(uintptr_t s, uintptr_t e)
+{
+	if (!region_overlaps(&lof_regions, s, e))
+		return;
+	region_remove(&lof_regions, s, e);
+	wait_for_readers();
+}
+
+/* Per thread: the last page resolved, and the last miss retried. */
 static LOF_TLS uintptr_t last_page;
 static LOF_TLS unsigned long last_gen;
 static LOF_TLS uintptr_t tomb_page;
@@ -165,6 +216,14 @@ void engine_init(void)
 		lof_mode = onfault ? LOF_MODE_KERNEL : LOF_MODE_PASS;
 		break;
 	}
+	/*
+	 * Own SIGSEGV from the start, so that no thread can really block
+	 * it before the first lock call (sigchain.c keeps its view).
+	 */
+	if (lof_mode == LOF_MODE_KERNEL && sigchain_install(engine_handler)) {
+		log_warn("cannot install the SIGSEGV handler: memory is locked the ordinary way");
+		lof_mode = LOF_MODE_PASS;
+	}
 	if (lof_config.engine != LOF_ENGINE_OFF && !onfault)
 		log_warn("the kernel refuses MLOCK_ONFAULT (errno %d): memory is locked the ordinary way",
 			 -r);
@@ -194,7 +253,19 @@ static int permits(int prot, int access)
  * Context: the SIGSEGV handler (async-signal-safe).
  * Return: HANDLED (return and let the access run again) or NOT_OURS.
  */
+static int fault_locked(uintptr_t addr, void *uc);
+
 static int fault(uintptr_t addr, void *uc)
+{
+	unsigned int e = reader_enter();
+	int r = fault_locked(addr, uc);
+
+	reader_exit(e);
+	return r;
+}
+
+/* fault(), inside a reader section. */
+static int fault_locked(uintptr_t addr, void *uc)
 {
 	uintptr_t page = page_down(addr), b0, b1;
 	unsigned long gen = region_gen(&lof_regions);
@@ -205,8 +276,15 @@ static int fault(uintptr_t addr, void *uc)
 	int rc;
 
 	if (!region_lookup(&lof_regions, addr, &r)) {
-		if (!region_was_removed(&lof_regions, addr) ||
-		    (tomb_page == page && tomb_gen == gen))
+		/*
+		 * Another thread may have just released the page. The tombs
+		 * say where; past their ring (a large munlockall), any miss
+		 * is retried once after the table first lost an entry.
+		 */
+		if (!lof_regions.ntombs || (tomb_page == page && tomb_gen == gen))
+			return NOT_OURS;
+		if (lof_regions.ntombs <= REGION_TOMBS &&
+		    !region_was_removed(&lof_regions, addr))
 			return NOT_OURS;
 		tomb_page = page;
 		tomb_gen = gen;
@@ -257,13 +335,17 @@ static int fault(uintptr_t addr, void *uc)
 void engine_resolve(uintptr_t addr, size_t len)
 {
 	uintptr_t s = page_down(addr), e, at;
+	unsigned int epoch;
 	struct region r;
+	sigset_t saved;
 
 	if (lof_mode != LOF_MODE_KERNEL || !len || addr + len < addr)
 		return;
 	e = page_up(addr + len);
 	if (e < s || !region_overlaps(&lof_regions, s, e))
 		return;
+	sys_block_async(&saved);
+	epoch = reader_enter();
 	/*
 	 * Entry by entry, lock-free like the handler. A piece that is
 	 * already open costs an mprotect that changes nothing.
@@ -284,6 +366,8 @@ void engine_resolve(uintptr_t addr, size_t len)
 			stat_add(failures, 1);
 		}
 	}
+	reader_exit(epoch);
+	sys_sigprocmask(SIG_SETMASK, &saved, NULL);
 }
 
 void engine_handler(int sig, siginfo_t *si, void *uc)
@@ -337,6 +421,7 @@ static void release(uintptr_t start, uintptr_t end)
 			break;
 		at = stop;
 	}
+	wait_for_readers();
 }
 
 struct reg_ctx {
@@ -482,11 +567,6 @@ int engine_mlock(const void *addr, size_t len, unsigned int flags,
 	region_lock(&saved);
 	r = sys_mlock2(addr, len, MLOCK_ONFAULT);
 	if (r == 0) {
-		if (!sigchain_installed() && sigchain_install(engine_handler)) {
-			log_warn_once("cannot install the SIGSEGV handler: locking the ordinary way");
-			region_unlock(&saved);
-			return plain_lock(addr, len, flags, is_mlock2);
-		}
 		/* Pieces already managed are registered afresh. */
 		release(s, e);
 		c.sp = (uintptr_t)__builtin_frame_address(0);
@@ -543,6 +623,8 @@ int engine_munmap(void *addr, size_t len)
 	region_lock(&saved);
 	release(s, e);
 	r = sys_munmap(addr, len);
+	if (r == 0)
+		forget(s, e);	/* what release could not open */
 	region_unlock(&saved);
 	return r;
 }
@@ -564,6 +646,8 @@ int engine_mprotect(void *addr, size_t len, int prot)
 	region_lock(&saved);
 	release(s, e);
 	r = sys_mprotect(addr, len, prot);
+	if (r == 0)
+		forget(s, e);
 	region_unlock(&saved);
 	return r;
 }
@@ -582,7 +666,7 @@ static void forget_stale(long p, size_t len)
 	if ((p < 0 && p > -4096) || !region_overlaps(&lof_regions, s, e))
 		return;
 	region_lock(&saved);
-	region_remove(&lof_regions, s, e);
+	forget(s, e);
 	region_unlock(&saved);
 }
 
@@ -594,8 +678,12 @@ long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	long p;
 	int r;
 
+	/*
+	 * MAP_FIXED|MAP_LOCKED goes to the kernel as it is: it checks the
+	 * limit before replacing the old mapping, which we cannot undo.
+	 */
 	if (lof_mode != LOF_MODE_PASS && (flags & MAP_LOCKED) &&
-	    len >= lof_config.min_size) {
+	    !(flags & MAP_FIXED) && len >= lof_config.min_size) {
 		p = engine_mmap(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
 		if (p < 0 && p > -4096)
 			return p;
@@ -620,6 +708,8 @@ long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	region_lock(&saved);
 	release(s, e);
 	p = sys_mmap(addr, len, prot, flags, fd, off);
+	if (!(p < 0 && p > -4096))
+		forget(s, e);
 	region_unlock(&saved);
 	return p;
 }
@@ -669,5 +759,6 @@ void engine_atfork_parent(void)
 
 void engine_atfork_child(void)
 {
+	sigchain_atfork_child();
 	region_atfork_release();
 }

@@ -38,6 +38,16 @@ LOF_EXPORT int sigaction(int sig, const struct sigaction *act,
 		errno = -r;
 		return -1;
 	}
+	/*
+	 * Another signal's handler must not really block SIGSEGV while it
+	 * runs: pending pages it touches would kill the process.
+	 */
+	if (act && sigchain_installed() && sigismember(&act->sa_mask, SIGSEGV)) {
+		struct sigaction copy = *act;
+
+		sigdelset(&copy.sa_mask, SIGSEGV);
+		return real_sigaction(sig, &copy, old);
+	}
 	return real_sigaction(sig, act, old);
 }
 

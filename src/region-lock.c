@@ -17,28 +17,9 @@
 /* The writer lock of lof_regions. */
 static pthread_mutex_t table_mutex = PTHREAD_MUTEX_INITIALIZER;
 
-/*
- * Block every signal that can arrive asynchronously. The synchronous
- * ones stay open: blocking them would make the kernel kill the process
- * on a fault instead of telling us.
- */
-static void block_async(sigset_t *saved)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGTRAP);
-	sigdelset(&all, SIGSYS);
-	sys_sigprocmask(SIG_BLOCK, &all, saved);
-}
-
 void region_lock(sigset_t *saved)
 {
-	block_async(saved);
+	sys_block_async(saved);
 	pthread_mutex_lock(&table_mutex);
 }
 
@@ -48,12 +29,15 @@ void region_unlock(const sigset_t *saved)
 	sys_sigprocmask(SIG_SETMASK, saved, NULL);
 }
 
+/* The mask of the forking thread while it holds the lock across fork. */
+static sigset_t fork_saved;
+
 void region_atfork_prepare(void)
 {
-	pthread_mutex_lock(&table_mutex);
+	region_lock(&fork_saved);
 }
 
 void region_atfork_release(void)
 {
-	pthread_mutex_unlock(&table_mutex);
+	region_unlock(&fork_saved);
 }

@@ -106,7 +106,8 @@ int sigchain_install(void (*handler)(int, siginfo_t *, void *))
 	memset(&ours, 0, sizeof(ours));
 	ours.sa_sigaction = handler;
 	ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
-	sigemptyset(&ours.sa_mask);
+	/* No asynchronous handler may run inside ours (engine.c, grace). */
+	sys_async_set(&ours.sa_mask);
 
 	/* No signal handler of this thread may call sigaction meanwhile. */
 	sigfillset(&all);
@@ -120,6 +121,14 @@ int sigchain_install(void (*handler)(int, siginfo_t *, void *))
 		}
 	}
 	app_write_end();
+	/*
+	 * A pending page touched while SIGSEGV is really blocked kills the
+	 * process: this thread's block becomes the program's view only.
+	 */
+	if (sigismember(&saved, SIGSEGV) == 1 && sigchain_installed()) {
+		sigdelset(&saved, SIGSEGV);
+		view_blocked = 1;
+	}
 	sys_sigprocmask(SIG_SETMASK, &saved, NULL);
 	return sigchain_installed() ? 0 : -EINVAL;
 }
@@ -127,28 +136,35 @@ int sigchain_install(void (*handler)(int, siginfo_t *, void *))
 int sigchain_sigaction(int sig, const struct sigaction *act,
 		       struct sigaction *old)
 {
+	struct sigaction prev, next;
 	sigset_t saved, all;
-	struct sigaction prev;
+	int r = 1;
 
 	if (sig != SIGSEGV)
 		return 0;
+	/* Read the program's memory before SIGSEGV is blocked below. */
+	if (act)
+		next = *act;
 	sigfillset(&all);
 	sys_sigprocmask(SIG_BLOCK, &all, &saved);
 	app_write_begin();
 	if (!installed) {
-		/* Not ours yet: libc's sigaction does the work. */
-		app_write_end();
-		sys_sigprocmask(SIG_SETMASK, &saved, NULL);
-		return 0;
+		/*
+		 * Not ours yet: libc's sigaction does the work, inside the
+		 * section, so it cannot interleave with our install.
+		 */
+		if (real_sigaction(sig, act ? &next : NULL, &prev) != 0)
+			r = -errno;
+	} else {
+		prev = app_act;
+		if (act)
+			app_act = next;
 	}
-	prev = app_act;
-	if (act)
-		app_act = *act;
 	app_write_end();
 	sys_sigprocmask(SIG_SETMASK, &saved, NULL);
-	if (old)
+	if (old && r == 1)
 		*old = prev;
-	return 1;
+	return r;
 }
 
 /*
@@ -215,6 +231,12 @@ void sigchain_deliver(int sig, siginfo_t *si, void *uc)
 		a.sa_handler(sig);
 	/* A handler that jumps out instead ends in sigchain_longjmp(). */
 	view_blocked = prev;
+}
+
+void sigchain_atfork_child(void)
+{
+	/* A writer that was on another thread does not exist here. */
+	__atomic_store_n(&app_seq, app_seq & ~1u, __ATOMIC_RELAXED);
 }
 
 int sigchain_view(void)

@@ -70,4 +70,7 @@ LOF_AS_SAFE void sigchain_set_view(int blocked);
  */
 LOF_AS_SAFE void sigchain_longjmp(int mask_saved, const sigset_t *saved);
 
+/* In a child after fork: forget a section another thread held. */
+void sigchain_atfork_child(void);
+
 #endif /* LOF_SIGCHAIN_H */

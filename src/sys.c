@@ -107,6 +107,25 @@ int sys_tgkill_self(int sig)
 	return RAW(SYS_tgkill, pid, tid, sig);
 }
 
+void sys_async_set(sigset_t *set)
+{
+	sigfillset(set);
+	sigdelset(set, SIGSEGV);
+	sigdelset(set, SIGBUS);
+	sigdelset(set, SIGILL);
+	sigdelset(set, SIGFPE);
+	sigdelset(set, SIGTRAP);
+	sigdelset(set, SIGSYS);
+}
+
+void sys_block_async(sigset_t *saved)
+{
+	sigset_t set;
+
+	sys_async_set(&set);
+	sys_sigprocmask(SIG_BLOCK, &set, saved);
+}
+
 ssize_t sys_write(int fd, const void *buf, size_t len)
 {
 	return RAW(SYS_write, fd, buf, len);

@@ -32,6 +32,17 @@ LOF_AS_SAFE int sys_madvise(void *addr, size_t len, int advice);
 LOF_AS_SAFE int sys_mincore(void *addr, size_t len, unsigned char *vec);
 LOF_AS_SAFE int sys_sigprocmask(int how, const sigset_t *set, sigset_t *old);
 LOF_AS_SAFE int sys_tgkill_self(int sig);
+
+/*
+ * Fill set with every signal that can arrive asynchronously: all but
+ * SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP and SIGSYS. Blocking those
+ * would have the kernel kill the process on a fault instead of telling
+ * its handler.
+ */
+LOF_AS_SAFE void sys_async_set(sigset_t *set);
+
+/* Block the asynchronous signals; the old mask goes to *saved. */
+LOF_AS_SAFE void sys_block_async(sigset_t *saved);
 LOF_AS_SAFE ssize_t sys_write(int fd, const void *buf, size_t len);
 LOF_AS_SAFE ssize_t sys_read(int fd, void *buf, size_t len);
 LOF_AS_SAFE int sys_open(const char *path, int flags, int mode);

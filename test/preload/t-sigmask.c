@@ -1,0 +1,117 @@
+/*
+ * t-sigmask.c - pending pages work wherever a program blocks signals,
+ * and the program still sees the mask it asked for.
+ *
+ * Programs block every signal in worker threads, in handlers
+ * (sigfillset(&sa.sa_mask)) and around critical sections. With SIGSEGV
+ * really blocked, the first touch of a pending page would kill the
+ * process; the library never blocks it, but reports it blocked to the
+ * program, and a genuine fault then kills as the kernel would.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "probe.h"
+#include "tap.h"
+
+#define SIZE (64UL << 20)
+
+static size_t pg;
+static char *region;
+static volatile uint64_t sum;
+
+/* Touch n pages from page first on: write, then read back. */
+static int touch(size_t first, size_t n)
+{
+	for (size_t i = first; i < first + n; i++)
+		region[i * pg * 7 % SIZE] = (char)i;
+	for (size_t i = first; i < first + n; i++)
+		if (region[i * pg * 7 % SIZE] != (char)i)
+			return 0;
+	return 1;
+}
+
+static void *worker(void *arg)
+{
+	return (void *)(intptr_t)touch(1000, 200);
+}
+
+static volatile int usr1_ok;
+
+static void on_usr1(int sig)
+{
+	usr1_ok = touch(3000, 100);
+}
+
+static void blocked_fault(void *arg)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	*(volatile int *)(uintptr_t)0x10000 = 1;
+}
+
+int main(void)
+{
+	sigset_t all, m;
+	pthread_t t;
+	void *res;
+	struct sigaction sa;
+	int st;
+
+	probe_require_preloaded();
+	pg = probe_page_size();
+	plan(8);
+
+	/* Block everything before any lock call, as daemons do at start. */
+	sigfillset(&all);
+	ok(pthread_sigmask(SIG_BLOCK, &all, NULL) == 0,
+	   "pthread_sigmask blocks every signal");
+	region = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (region == MAP_FAILED || mlock(region, SIZE))
+		bail("mmap/mlock: %s", strerror(errno));
+	ok(touch(0, 200), "pending pages work with every signal blocked");
+	pthread_sigmask(SIG_BLOCK, NULL, &m);
+	ok(sigismember(&m, SIGSEGV) == 1 && sigismember(&m, SIGUSR1) == 1,
+	   "the program sees SIGSEGV blocked, as it asked");
+
+	/* A thread inherits the full mask. */
+	ok(pthread_create(&t, NULL, worker, NULL) == 0 &&
+	   pthread_join(t, &res) == 0 && res == (void *)1,
+	   "a thread created with every signal blocked uses pending pages");
+
+	/* A handler whose sa_mask is full. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&m);
+	pthread_sigmask(SIG_SETMASK, &m, NULL);
+	raise(SIGUSR1);
+	ok(usr1_ok, "a handler with sigfillset(sa_mask) uses pending pages");
+	memset(&sa, 0, sizeof(sa));
+	sigaction(SIGUSR1, NULL, &sa);
+	ok(sigismember(&sa.sa_mask, SIGUSR1) == 1,
+	   "sigaction still reports that handler's own mask");
+
+	pthread_sigmask(SIG_SETMASK, NULL, &m);
+	ok(sigismember(&m, SIGSEGV) == 0,
+	   "unblocking is reported back too");
+
+	/* With SIGSEGV blocked (as the program sees it), a real fault kills. */
+	st = probe_fork(blocked_fault, NULL);
+	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	   "a genuine fault with SIGSEGV blocked kills by SIGSEGV");
+	return done();
+}
