@@ -107,26 +107,6 @@ static size_t used(const struct region_block *b)
 	return n < b->cap ? n : b->cap;
 }
 
-int region_lookup(struct region_table *t, uintptr_t addr, struct region *out)
-{
-	for (;;) {
-		unsigned int s = read_begin(t);
-		struct region_block *b = __atomic_load_n(&t->blk, __ATOMIC_ACQUIRE);
-		int found = 0;
-
-		if (b) {
-			long i = search(b, used(b), addr);
-
-			if (i >= 0) {
-				*out = b->v[i];
-				found = addr >= out->start && addr < out->end;
-			}
-		}
-		if (!read_retry(t, s))
-			return found;
-	}
-}
-
 int region_next(struct region_table *t, uintptr_t addr, struct region *out)
 {
 	for (;;) {
@@ -138,6 +118,7 @@ int region_next(struct region_table *t, uintptr_t addr, struct region *out)
 			size_t n = used(b);
 			long i = search(b, n, addr);
 
+			/* The entry at or before addr, else the one after it. */
 			if (i >= 0 && b->v[i].end > addr) {
 				*out = b->v[i];
 				found = 1;
@@ -151,26 +132,16 @@ int region_next(struct region_table *t, uintptr_t addr, struct region *out)
 	}
 }
 
+int region_lookup(struct region_table *t, uintptr_t addr, struct region *out)
+{
+	return region_next(t, addr, out) && out->start <= addr;
+}
+
 int region_overlaps(struct region_table *t, uintptr_t start, uintptr_t end)
 {
-	for (;;) {
-		unsigned int s = read_begin(t);
-		struct region_block *b = __atomic_load_n(&t->blk, __ATOMIC_ACQUIRE);
-		int hit = 0;
+	struct region r;
 
-		if (b && used(b)) {
-			size_t n = used(b);
-			long i = search(b, n, start);
-
-			/* The entry at or before start, or the one after it. */
-			if (i >= 0 && b->v[i].end > start)
-				hit = 1;
-			else if ((size_t)(i + 1) < n && b->v[i + 1].start < end)
-				hit = 1;
-		}
-		if (!read_retry(t, s))
-			return hit;
-	}
+	return region_next(t, start, &r) && r.start < end;
 }
 
 int region_was_removed(struct region_table *t, uintptr_t addr)
