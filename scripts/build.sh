@@ -16,6 +16,7 @@ missing=""
 for d in $deps; do
 	command -v "${d%%:*}" >/dev/null 2>&1 || missing="$missing ${d#*:}"
 done
+[ -f /usr/include/stdio.h ] || missing="$missing libc6-dev"
 [ -f /usr/include/cmocka.h ] || missing="$missing libcmocka-dev"
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
