@@ -1,9 +1,11 @@
 /*
- * arch.h - what kind of access raised a fault: the one file with
- * architecture-specific code.
+ * arch.h - the one file with architecture-specific code: entering the
+ * kernel, and what kind of access raised a fault.
  *
- * Knowing a write from a read lets the engine decline, without a second
- * fault, a write to a page the program made read-only.
+ * The library enters the kernel itself rather than through libc's
+ * syscall(), which it interposes (and which sets errno). Knowing a
+ * write from a read lets the engine decline, without a second fault, a
+ * write to a page the program made read-only.
  */
 #ifndef LOF_ARCH_H
 #define LOF_ARCH_H
@@ -11,6 +13,50 @@
 #include <signal.h>
 #include <stdint.h>
 #include <ucontext.h>
+
+/*
+ * A system call with six arguments.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ * Return: the kernel's result: a value, or -errno.
+ */
+#if defined(__x86_64__)
+static inline long arch_syscall6(long n, long a, long b, long c, long d,
+				 long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ __volatile__("syscall"
+			     : "=a"(ret)
+			     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10),
+			       "r"(r8), "r"(r9)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+static inline long arch_syscall6(long n, long a, long b, long c, long d,
+				 long e, long f)
+{
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	register long x5 __asm__("x5") = f;
+
+	__asm__ __volatile__("svc 0"
+			     : "+r"(x0)
+			     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4),
+			       "r"(x5)
+			     : "memory", "cc");
+	return x0;
+}
+#else
+#error "lockonfault: add this architecture's system call to src/arch.h"
+#endif
 
 enum lof_access {
 	LOF_ACCESS_UNKNOWN,

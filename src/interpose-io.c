@@ -15,10 +15,19 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -68,6 +77,31 @@ static int (*real_fstatat)(int, const char *, struct stat *, int);
 static size_t (*real_fread)(void *, size_t, size_t, FILE *);
 static size_t (*real_fwrite)(const void *, size_t, size_t, FILE *);
 static char *(*real_fgets)(char *, int, FILE *);
+static ssize_t (*real_getline)(char **, size_t *, FILE *);
+static ssize_t (*real_getdelim)(char **, size_t *, int, FILE *);
+static int (*real_setvbuf)(FILE *, char *, int, size_t);
+static ssize_t (*real_getrandom)(void *, size_t, unsigned int);
+static ssize_t (*real_getdents64)(int, void *, size_t);
+static int (*real_pipe)(int *);
+static int (*real_pipe2)(int *, int);
+static int (*real_socketpair)(int, int, int, int *);
+static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+static int (*real_getsockopt)(int, int, int, void *, socklen_t *);
+static int (*real_getsockname)(int, struct sockaddr *, socklen_t *);
+static int (*real_getpeername)(int, struct sockaddr *, socklen_t *);
+static int (*real_select)(int, fd_set *, fd_set *, fd_set *,
+			  struct timeval *);
+static int (*real_poll)(struct pollfd *, nfds_t, int);
+static int (*real_ppoll)(struct pollfd *, nfds_t, const struct timespec *,
+			 const sigset_t *);
+static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
+static int (*real_epoll_pwait)(int, struct epoll_event *, int, int,
+			       const sigset_t *);
+static int (*real_nanosleep)(const struct timespec *, struct timespec *);
+static int (*real_clock_nanosleep)(clockid_t, int, const struct timespec *,
+				   struct timespec *);
+static long (*real_syscall)(long, ...);
 
 void interpose_io_init(void)
 {
@@ -77,7 +111,13 @@ void interpose_io_init(void)
 	REAL(write); REAL(pwrite); REAL(pwrite64); REAL(writev);
 	REAL(pwritev); REAL(send); REAL(sendto); REAL(sendmsg);
 	REAL(fstat); REAL(stat); REAL(lstat); REAL(fstatat);
-	REAL(fread); REAL(fwrite); REAL(fgets);
+	REAL(fread); REAL(fwrite); REAL(fgets); REAL(getline);
+	REAL(getdelim); REAL(setvbuf); REAL(getrandom); REAL(getdents64);
+	REAL(pipe); REAL(pipe2); REAL(socketpair); REAL(accept);
+	REAL(accept4); REAL(getsockopt); REAL(getsockname);
+	REAL(getpeername); REAL(select); REAL(poll); REAL(ppoll);
+	REAL(epoll_wait); REAL(epoll_pwait); REAL(nanosleep);
+	REAL(clock_nanosleep); REAL(syscall);
 }
 
 static void resolve_iov(const struct iovec *iov, int n)
@@ -273,4 +313,183 @@ LOF_EXPORT char *fgets(char *s, int n, FILE *f)
 	if (n > 0)
 		OPEN(s, (size_t)n);
 	return REAL(fgets)(s, n, f);
+}
+
+/*
+ * getline and getdelim write through *lineptr, growing it with realloc:
+ * the kernel never sees it, but open the first buffer anyway, so a
+ * buffer of ours passed in is never half pending.
+ */
+LOF_EXPORT ssize_t getline(char **line, size_t *n, FILE *f)
+{
+	if (line && n && *line)
+		OPEN(*line, *n);
+	return REAL(getline)(line, n, f);
+}
+
+LOF_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
+{
+	if (line && n && *line)
+		OPEN(*line, *n);
+	return REAL(getdelim)(line, n, delim, f);
+}
+
+/* stdio reads into and writes from a setvbuf buffer with read(2) itself. */
+LOF_EXPORT int setvbuf(FILE *f, char *buf, int mode, size_t size)
+{
+	OPEN(buf, size);
+	return REAL(setvbuf)(f, buf, mode, size);
+}
+
+LOF_EXPORT ssize_t getrandom(void *buf, size_t n, unsigned int flags)
+{
+	OPEN(buf, n);
+	return REAL(getrandom)(buf, n, flags);
+}
+
+LOF_EXPORT ssize_t getdents64(int fd, void *buf, size_t n)
+{
+	OPEN(buf, n);
+	return REAL(getdents64)(fd, buf, n);
+}
+
+LOF_EXPORT int pipe(int fds[2])
+{
+	OPEN(fds, 2 * sizeof(int));
+	return REAL(pipe)(fds);
+}
+
+LOF_EXPORT int pipe2(int fds[2], int flags)
+{
+	OPEN(fds, 2 * sizeof(int));
+	return REAL(pipe2)(fds, flags);
+}
+
+LOF_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
+{
+	OPEN(sv, 2 * sizeof(int));
+	return REAL(socketpair)(domain, type, proto, sv);
+}
+
+/* An address buffer whose length the kernel reads, then writes. */
+static void open_addr(const void *addr, const socklen_t *len)
+{
+	if (!len)
+		return;
+	OPEN(len, sizeof(*len));
+	OPEN(addr, *len);
+}
+
+LOF_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	open_addr(addr, len);
+	return REAL(accept)(fd, addr, len);
+}
+
+LOF_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len,
+		       int flags)
+{
+	open_addr(addr, len);
+	return REAL(accept4)(fd, addr, len, flags);
+}
+
+LOF_EXPORT int getsockopt(int fd, int level, int name, void *val,
+			  socklen_t *len)
+{
+	open_addr(val, len);
+	return REAL(getsockopt)(fd, level, name, val, len);
+}
+
+LOF_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	open_addr(addr, len);
+	return REAL(getsockname)(fd, addr, len);
+}
+
+LOF_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	open_addr(addr, len);
+	return REAL(getpeername)(fd, addr, len);
+}
+
+LOF_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e,
+		      struct timeval *tv)
+{
+	OPEN(r, sizeof(*r));
+	OPEN(w, sizeof(*w));
+	OPEN(e, sizeof(*e));
+	OPEN(tv, sizeof(*tv));
+	return REAL(select)(n, r, w, e, tv);
+}
+
+LOF_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	OPEN(fds, mul(n, sizeof(*fds)));
+	return REAL(poll)(fds, n, timeout);
+}
+
+LOF_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+		     const sigset_t *mask)
+{
+	OPEN(fds, mul(n, sizeof(*fds)));
+	OPEN(ts, sizeof(*ts));
+	return REAL(ppoll)(fds, n, ts, mask);
+}
+
+LOF_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
+{
+	if (max > 0)
+		OPEN(ev, mul((size_t)max, sizeof(*ev)));
+	return REAL(epoll_wait)(ep, ev, max, timeout);
+}
+
+LOF_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max,
+			   int timeout, const sigset_t *mask)
+{
+	if (max > 0)
+		OPEN(ev, mul((size_t)max, sizeof(*ev)));
+	return REAL(epoll_pwait)(ep, ev, max, timeout, mask);
+}
+
+LOF_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	OPEN(req, sizeof(*req));
+	OPEN(rem, sizeof(*rem));
+	return REAL(nanosleep)(req, rem);
+}
+
+LOF_EXPORT int clock_nanosleep(clockid_t clk, int flags,
+			       const struct timespec *req,
+			       struct timespec *rem)
+{
+	OPEN(req, sizeof(*req));
+	OPEN(rem, sizeof(*rem));
+	return REAL(clock_nanosleep)(clk, flags, req, rem);
+}
+
+/*
+ * syscall(): only futex is understood (its words are what threads
+ * libraries hand the kernel through syscall() directly); every other
+ * number passes through untouched. Six arguments are always forwarded,
+ * as libc's own syscall() reads them.
+ */
+LOF_EXPORT long syscall(long nr, ...)
+{
+	long a[6];
+	va_list ap;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (nr == SYS_futex) {
+		OPEN(a[0], sizeof(int));
+		/* FUTEX_REQUEUE, CMP_REQUEUE, WAKE_OP: a second word. */
+		switch (a[1] & 0x7f) {
+		case 3: case 4: case 5: case 12:
+			OPEN(a[4], sizeof(int));
+			break;
+		}
+	}
+	return REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -2,14 +2,16 @@
  * sys.c - raw system calls, the only place the library enters the kernel
  * for memory management, signals and its own I/O.
  *
- * We use libc's syscall() trampoline rather than the libc wrappers: the
- * wrappers for mmap, mlock and friends are the very names we interpose,
- * and calling them from the library would recurse. syscall() sets errno
- * on failure, so each wrapper saves and restores errno and returns
- * -errno instead: callers decide what errno the program finally sees.
+ * The libc wrappers for mmap, mlock, read and friends, and syscall()
+ * itself, are names we interpose: calling them from the library would
+ * recurse. So each call here enters the kernel directly (arch.h) and
+ * returns the kernel's result, -errno on failure; errno is never
+ * touched, and callers decide what errno the program finally sees.
  */
 #include "config.h"
 #include "sys.h"
+
+#include "arch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,20 +20,20 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * Return the raw result of syscall(), turned into -errno on failure,
- * with errno as the caller left it.
- * Context: any, including the SIGSEGV handler (async-signal-safe).
- */
+/* Pad the arguments of a system call to six. */
+#define RAW_N(_1, _2, _3, _4, _5, _6, _7, N, ...) N
 #define RAW(...)                                                           \
-	({                                                                 \
-		int saved_ = errno;                                        \
-		long r_ = syscall(__VA_ARGS__);                            \
-		if (r_ == -1)                                              \
-			r_ = -errno;                                       \
-		errno = saved_;                                            \
-		r_;                                                        \
-	})
+	RAW_N(__VA_ARGS__, RAW6, RAW5, RAW4, RAW3, RAW2, RAW1, RAW0)(__VA_ARGS__)
+#define L(x) ((long)(x))
+#define RAW0(n) arch_syscall6(n, 0, 0, 0, 0, 0, 0)
+#define RAW1(n, a) arch_syscall6(n, L(a), 0, 0, 0, 0, 0)
+#define RAW2(n, a, b) arch_syscall6(n, L(a), L(b), 0, 0, 0, 0)
+#define RAW3(n, a, b, c) arch_syscall6(n, L(a), L(b), L(c), 0, 0, 0)
+#define RAW4(n, a, b, c, d) arch_syscall6(n, L(a), L(b), L(c), L(d), 0, 0)
+#define RAW5(n, a, b, c, d, e)                                             \
+	arch_syscall6(n, L(a), L(b), L(c), L(d), L(e), 0)
+#define RAW6(n, a, b, c, d, e, f)                                          \
+	arch_syscall6(n, L(a), L(b), L(c), L(d), L(e), L(f))
 
 long sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {

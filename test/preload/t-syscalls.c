@@ -36,12 +36,19 @@ static char *region;		/* mlocked, never touched */
 static size_t next_off;
 static char pattern[CHUNK];
 
-/* Fresh pending bytes, page-aligned plus an odd offset. */
+/*
+ * Fresh pending bytes, 4 MiB from any others (a fault opens a batch of
+ * up to 2 MiB around it by default), at an odd offset in the page.
+ */
+#define SLOT (4UL << 20)
+
 static char *fresh(size_t n)
 {
 	char *p = region + next_off + 123;
 
-	next_off += ((n + 123 + pg - 1) / pg + 1) * pg;
+	if (next_off + SLOT > (64UL << 20) || n > SLOT - 123)
+		bail("out of test slots");
+	next_off += SLOT;
 	return p;
 }
 
@@ -53,6 +60,7 @@ static void feed(int fd, size_t n)
 	if (pid == 0) {
 		size_t done = 0;
 
+		alarm(10);	/* never outlive a reader that gave up */
 		while (done < n) {
 			ssize_t w = write(fd, pattern + done, n - done);
 
