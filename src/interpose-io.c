@@ -26,12 +26,14 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "interpose.h"
+#include "sys.h"
 
 /* libc's version: resolved by interpose_io_init(), or on a call before. */
 #define REAL(name)                                                         \
@@ -102,6 +104,12 @@ static int (*real_nanosleep)(const struct timespec *, struct timespec *);
 static int (*real_clock_nanosleep)(clockid_t, int, const struct timespec *,
 				   struct timespec *);
 static long (*real_syscall)(long, ...);
+static int (*real_recvmmsg)(int, struct mmsghdr *, unsigned int, int,
+			    struct timespec *);
+static int (*real_sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+static int (*real_statx)(int, const char *, int, unsigned int,
+			 struct statx *);
+static int (*real_clock_gettime)(clockid_t, struct timespec *);
 
 void interpose_io_init(void)
 {
@@ -117,7 +125,9 @@ void interpose_io_init(void)
 	REAL(accept4); REAL(getsockopt); REAL(getsockname);
 	REAL(getpeername); REAL(select); REAL(poll); REAL(ppoll);
 	REAL(epoll_wait); REAL(epoll_pwait); REAL(nanosleep);
-	REAL(clock_nanosleep); REAL(syscall);
+	REAL(clock_nanosleep); REAL(syscall); REAL(recvmmsg);
+	REAL(sendmmsg); REAL(statx); REAL(clock_gettime);
+	sys_vdso_clock_gettime = real_clock_gettime;
 }
 
 static void resolve_iov(const struct iovec *iov, int n)
@@ -492,4 +502,42 @@ LOF_EXPORT long syscall(long nr, ...)
 		}
 	}
 	return REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static void open_mmsg(struct mmsghdr *v, unsigned int n)
+{
+	OPEN(v, mul(n, sizeof(*v)));
+	for (unsigned int i = 0; v && i < n && i < 1024; i++)
+		resolve_msg(&v[i].msg_hdr);
+}
+
+LOF_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
+			struct timespec *timeout)
+{
+	open_mmsg(v, n);
+	OPEN(timeout, sizeof(*timeout));
+	return REAL(recvmmsg)(fd, v, n, flags, timeout);
+}
+
+LOF_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+{
+	open_mmsg(v, n);
+	return REAL(sendmmsg)(fd, v, n, flags);
+}
+
+LOF_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
+		     struct statx *buf)
+{
+	OPEN(buf, sizeof(*buf));
+	return REAL(statx)(dirfd, path, flags, mask, buf);
+}
+
+/*
+ * clock_gettime: the vDSO writes the result from user space (an
+ * ordinary fault), but some clocks fall back to the system call.
+ */
+LOF_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	OPEN(ts, sizeof(*ts));
+	return REAL(clock_gettime)(clk, ts);
 }

@@ -1,6 +1,7 @@
 /*
  * interpose-sig.c - the exported signal calls: sigaction, signal,
- * sigprocmask, pthread_sigmask, siglongjmp and longjmp.
+ * bsd_signal, sysv_signal, sigset, sigprocmask, pthread_sigmask,
+ * siglongjmp and longjmp.
  *
  * For SIGSEGV, once the engine's handler is installed, sigaction and
  * signal only change (and report) the program's own disposition kept
@@ -51,8 +52,9 @@ LOF_EXPORT int sigaction(int sig, const struct sigaction *act,
 	return real_sigaction(sig, act, old);
 }
 
-/* signal() with glibc's BSD semantics, built on our sigaction. */
-LOF_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+/* Install handler with flags through our sigaction; return the old one. */
+static sighandler_t set_handler(int sig, sighandler_t handler, int flags,
+				int mask_self)
 {
 	struct sigaction act, old;
 
@@ -63,11 +65,61 @@ LOF_EXPORT sighandler_t signal(int sig, sighandler_t handler)
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = handler;
 	sigemptyset(&act.sa_mask);
-	sigaddset(&act.sa_mask, sig);
-	act.sa_flags = SA_RESTART;
+	if (mask_self)
+		sigaddset(&act.sa_mask, sig);
+	act.sa_flags = flags;
 	if (sigaction(sig, &act, &old) < 0)
 		return SIG_ERR;
 	return old.sa_handler;
+}
+
+sighandler_t bsd_signal(int sig, sighandler_t handler);
+sighandler_t sysv_signal(int sig, sighandler_t handler);
+
+/* signal() and bsd_signal(): glibc's BSD semantics. */
+LOF_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	return set_handler(sig, handler, SA_RESTART, 1);
+}
+
+LOF_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	return set_handler(sig, handler, SA_RESTART, 1);
+}
+
+/* sysv_signal(): reset on delivery, not blocked while it runs. */
+LOF_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	return set_handler(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
+}
+
+/*
+ * sigset() (System V): SIG_HOLD blocks the signal; anything else
+ * installs it and unblocks the signal. Returns SIG_HOLD if the signal
+ * was blocked before, else the previous handler.
+ */
+LOF_EXPORT sighandler_t sigset(int sig, sighandler_t disp)
+{
+	struct sigaction old;
+	sighandler_t prev;
+	sigset_t one, was;
+
+	if (sig <= 0 || sig >= NSIG || disp == SIG_ERR) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	if (disp == SIG_HOLD) {
+		if (sigaction(sig, NULL, &old) < 0 ||
+		    sigprocmask(SIG_BLOCK, &one, &was) < 0)
+			return SIG_ERR;
+		return sigismember(&was, sig) == 1 ? SIG_HOLD : old.sa_handler;
+	}
+	prev = set_handler(sig, disp, 0, 0);
+	if (prev == SIG_ERR || sigprocmask(SIG_UNBLOCK, &one, &was) < 0)
+		return SIG_ERR;
+	return sigismember(&was, sig) == 1 ? SIG_HOLD : prev;
 }
 
 typedef int (*mask_fn)(int, const sigset_t *, sigset_t *);

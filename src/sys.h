@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -51,5 +52,8 @@ LOF_AS_SAFE long sys_file_size(const char *path);
 LOF_AS_SAFE int sys_sched_yield(void);
 LOF_AS_SAFE pid_t sys_getpid(void);
 LOF_AS_SAFE long sys_clock_ns(void);
+
+/* libc's clock_gettime, set once at init (interpose-io.c). */
+extern int (*sys_vdso_clock_gettime)(clockid_t, struct timespec *);
 
 #endif /* LOF_SYS_H */
