@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lockonfault.h"
+#include "altstack.h"
 #include "engine.h"
 #include "log.h"
 #include "options.h"
@@ -34,7 +35,10 @@ static void init(void)
 	sigchain_init();
 	interpose_sig_init();
 	interpose_io_init();
+	interpose_thread_init();
 	engine_init();
+	if (lof_mode == LOF_MODE_KERNEL)
+		altstack_init();
 	pthread_atfork(engine_atfork_prepare, engine_atfork_parent,
 		       engine_atfork_child);
 }

@@ -26,4 +26,10 @@ void interpose_sig_init(void);
  */
 void interpose_io_init(void);
 
+/*
+ * Resolve libc's pthread_create.
+ * Context: init only.
+ */
+void interpose_thread_init(void);
+
 #endif /* LOF_INTERPOSE_H */

@@ -1,0 +1,86 @@
+/*
+ * altstack.c - an alternate signal stack for every thread.
+ *
+ * The engine's handler is installed with SA_ONSTACK. A thread whose own
+ * stack lies in a pending range (a pool the program mlock()ed and carved
+ * into stacks with pthread_attr_setstack, or a stack inside a region
+ * locked with mlockall) faults on its first touch of a new stack page,
+ * and the kernel cannot push a signal frame onto that same stack: it
+ * kills the process. With an alternate stack the frame goes there and
+ * the fault is resolved like any other.
+ *
+ * Threads get one when they start (the interposed pthread_create wraps
+ * the start routine), the first thread when the library loads. A thread
+ * that already has one, the program's own, keeps it; the program may
+ * also replace ours at any time. Ours is unmapped when the thread exits,
+ * by a thread-specific-data destructor, after it is disabled if it is
+ * still the thread's alternate stack.
+ */
+#include "config.h"
+#include "altstack.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "arch.h"
+#include "log.h"
+#include "sys.h"
+
+/* Comfortably above glibc's MINSIGSTKSZ, and the handler's needs. */
+#define ALT_SIZE (64 * 1024)
+
+/* Created once by altstack_init(); read-only afterwards. */
+static pthread_key_t alt_key;
+static int alt_key_ok;
+
+static int get_altstack(stack_t *cur)
+{
+	return (int)arch_syscall6(SYS_sigaltstack, 0, (long)cur, 0, 0, 0, 0);
+}
+
+static int set_altstack(const stack_t *st)
+{
+	return (int)arch_syscall6(SYS_sigaltstack, (long)st, 0, 0, 0, 0, 0);
+}
+
+static void destroy(void *p)
+{
+	stack_t cur, off = { .ss_flags = SS_DISABLE };
+
+	if (get_altstack(&cur) == 0 && cur.ss_sp == p &&
+	    !(cur.ss_flags & SS_ONSTACK))
+		set_altstack(&off);
+	sys_munmap(p, ALT_SIZE);
+}
+
+void altstack_thread(void)
+{
+	stack_t cur, st;
+	long p;
+
+	if (get_altstack(&cur) != 0 || !(cur.ss_flags & SS_DISABLE))
+		return;
+	p = sys_mmap(NULL, ALT_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (p < 0 && p > -4096) {
+		log_warn_once("cannot map an alternate signal stack (errno %d)",
+			      (int)-p);
+		return;
+	}
+	st.ss_sp = (void *)p;
+	st.ss_size = ALT_SIZE;
+	st.ss_flags = 0;
+	if (set_altstack(&st) != 0 ||
+	    (alt_key_ok && pthread_setspecific(alt_key, (void *)p) != 0)) {
+		sys_munmap((void *)p, ALT_SIZE);
+		return;
+	}
+}
+
+void altstack_init(void)
+{
+	alt_key_ok = pthread_key_create(&alt_key, destroy) == 0;
+	altstack_thread();
+}

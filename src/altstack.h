@@ -1,0 +1,19 @@
+/*
+ * altstack.h - an alternate signal stack for every thread (altstack.c).
+ */
+#ifndef LOF_ALTSTACK_H
+#define LOF_ALTSTACK_H
+
+/*
+ * Create the per-thread key and give the calling thread its stack.
+ * Context: init only.
+ */
+void altstack_init(void);
+
+/*
+ * Give the calling thread an alternate signal stack unless it has one.
+ * Context: a thread's start, not in a signal handler.
+ */
+void altstack_thread(void);
+
+#endif /* LOF_ALTSTACK_H */
