@@ -25,6 +25,8 @@ struct lof_config lof_config = {
 };
 
 static const char *const engine_names[] = { "sigsegv", "native", "off", NULL };
+static const char *const bool_names[] = { "0", "1", "no", "yes", "false",
+					  "true", "off", "on", NULL };
 static const char *const log_names[] = { "error", "warn", "info", "debug",
 					 NULL };
 
@@ -48,6 +50,9 @@ const struct lof_option lof_options[] = {
 	{ "STATS", "stats", LOF_OPT_STRING, OFF(stats), 0, 0, NULL, "",
 	  "1, stderr or a file path (%p becomes the pid)",
 	  "print a statistics report at exit" },
+	{ "BACKTRACE", "backtrace", LOF_OPT_BOOL, OFF(backtrace), 0, 0, NULL,
+	  "0", "1 or 0 (also yes/no, true/false, on/off)",
+	  "print a backtrace on stderr when the program crashes" },
 };
 
 const size_t lof_noptions = ARRAY_SIZE(lof_options);
@@ -124,6 +129,13 @@ int config_parse_enum(const char *s, const char *const *names)
 	return -EINVAL;
 }
 
+int config_parse_bool(const char *s)
+{
+	int i = config_parse_enum(s, bool_names);
+
+	return i < 0 ? i : i % 2;
+}
+
 int config_set(struct lof_config *cfg, const struct lof_option *opt,
 	       const char *value)
 {
@@ -144,6 +156,12 @@ int config_set(struct lof_config *cfg, const struct lof_option *opt,
 		return 0;
 	case LOF_OPT_ENUM:
 		r = config_parse_enum(value, opt->names);
+		if (r < 0)
+			return r;
+		*(int *)field = r;
+		return 0;
+	case LOF_OPT_BOOL:
+		r = config_parse_bool(value);
 		if (r < 0)
 			return r;
 		*(int *)field = r;

@@ -31,6 +31,7 @@ struct lof_config {
 	int engine;		/* enum lof_engine */
 	int log_level;		/* enum lof_log_level */
 	char stats[LOF_STATS_MAX]; /* "" off, "stderr", or a path (%p) */
+	int backtrace;		/* print a backtrace before a genuine crash */
 };
 
 /*
@@ -44,6 +45,7 @@ enum lof_opt_type {
 	LOF_OPT_SIZE,	/* bytes, with optional K, M, G suffix */
 	LOF_OPT_ENUM,	/* one of names[] */
 	LOF_OPT_STRING,	/* free text up to LOF_STATS_MAX - 1 bytes */
+	LOF_OPT_BOOL,	/* 1/0, yes/no, true/false, on/off */
 };
 
 struct lof_option {
@@ -66,6 +68,9 @@ extern const size_t lof_noptions;
  * Return: 0, or -EINVAL for malformed text, -ERANGE on overflow.
  */
 int config_parse_size(const char *s, unsigned long *out);
+
+/* Parse a boolean (1/0, yes/no, true/false, on/off). Return: 0/1 or -EINVAL. */
+int config_parse_bool(const char *s);
 
 /* Parse a decimal count without suffix. Return: 0, -EINVAL or -ERANGE. */
 int config_parse_count(const char *s, unsigned long *out);

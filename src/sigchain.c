@@ -30,7 +30,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "backtrace.h"
 #include "log.h"
+#include "options.h"
 #include "sys.h"
 
 lof_sigaction_fn real_sigaction;
@@ -176,6 +178,8 @@ static void default_action(int sig, int sent)
 	struct sigaction dfl;
 	sigset_t unblock;
 
+	if (!sent && lof_config.backtrace)
+		backtrace_print();
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
