@@ -28,7 +28,7 @@
 struct early_rec {
 	void (*handler)(int, siginfo_t *, void *);	/* early_segv */
 	int installed;		/* the constructor's sigaction() returned 0 */
-	int kernel_before;	/* kernel action before: 0 SIG_DFL, 1 other, -1 ? */
+	int kernel_before;	/* kernel action: 0 SIG_DFL, 1 set, -1 ? */
 	sigjmp_buf *volatile jump;	/* set by the test */
 	volatile int calls, signo, code;
 	void *volatile addr;
