@@ -317,20 +317,36 @@ static void add_tomb(struct region_table *t, uintptr_t start, uintptr_t end)
 	t->ntombs++;
 }
 
+/*
+ * Begin a change of [start, end): room for extra entries, the sequence
+ * made odd, and entries straddling either end split there.
+ * Return: the block, or NULL if the table cannot grow (nothing begun).
+ */
+static struct region_block *begin_range(struct region_table *t,
+					uintptr_t start, uintptr_t end,
+					size_t extra)
+{
+	struct region_block *b;
+
+	if (reserve(t, extra))
+		return NULL;
+	b = t->blk;
+	write_begin(t);
+	split_at(b, start);
+	split_at(b, end);
+	return b;
+}
+
 int region_insert(struct region_table *t, uintptr_t start, uintptr_t end,
 		  int prot, unsigned int flags)
 {
 	struct region r = { .start = start, .end = end, .prot = prot,
 			    .flags = flags };
-	struct region_block *b;
+	struct region_block *b = begin_range(t, start, end, 3);
 	size_t i;
 
-	if (reserve(t, 3))
+	if (!b)
 		return -ENOMEM;
-	b = t->blk;
-	write_begin(t);
-	split_at(b, start);
-	split_at(b, end);
 	i = cut(b, start, end);
 	insert_at(b, i, &r);
 	merge_range(b, i, i + 1);
@@ -344,12 +360,9 @@ int region_remove(struct region_table *t, uintptr_t start, uintptr_t end)
 
 	if (!t->blk || !region_overlaps(t, start, end))
 		return 0;
-	if (reserve(t, 2))
+	b = begin_range(t, start, end, 2);
+	if (!b)
 		return -ENOMEM;
-	b = t->blk;
-	write_begin(t);
-	split_at(b, start);
-	split_at(b, end);
 	cut(b, start, end);
 	add_tomb(t, start, end);
 	write_end(t);
@@ -364,12 +377,9 @@ int region_protect(struct region_table *t, uintptr_t start, uintptr_t end,
 
 	if (!t->blk || !region_overlaps(t, start, end))
 		return 0;
-	if (reserve(t, 2))
+	b = begin_range(t, start, end, 2);
+	if (!b)
 		return -ENOMEM;
-	b = t->blk;
-	write_begin(t);
-	split_at(b, start);
-	split_at(b, end);
 	i = first_after(b, start);
 	for (j = i; j < b->n && b->v[j].start < end; j++)
 		b->v[j].prot = prot;
