@@ -49,6 +49,12 @@
 
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+		       struct sockaddr *addr, socklen_t *alen);
+size_t __fread_chk(void *buf, size_t buflen, size_t size, size_t n, FILE *f);
+char *__fgets_chk(char *s, size_t size, int n, FILE *f);
 
 static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real___read_chk)(int, void *, size_t, size_t);
@@ -110,6 +116,12 @@ static int (*real_sendmmsg)(int, struct mmsghdr *, unsigned int, int);
 static int (*real_statx)(int, const char *, int, unsigned int,
 			 struct statx *);
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
+static ssize_t (*real___pread_chk)(int, void *, size_t, off_t, size_t);
+static ssize_t (*real___pread64_chk)(int, void *, size_t, off_t, size_t);
+static ssize_t (*real___recvfrom_chk)(int, void *, size_t, size_t, int,
+				      struct sockaddr *, socklen_t *);
+static size_t (*real___fread_chk)(void *, size_t, size_t, size_t, FILE *);
+static char *(*real___fgets_chk)(char *, size_t, int, FILE *);
 
 void interpose_io_init(void)
 {
@@ -128,6 +140,8 @@ void interpose_io_init(void)
 	REAL(clock_nanosleep); REAL(syscall); REAL(recvmmsg);
 	REAL(sendmmsg); REAL(statx); REAL(clock_gettime);
 	sys_vdso_clock_gettime = real_clock_gettime;
+	REAL(__pread_chk); REAL(__pread64_chk); REAL(__recvfrom_chk);
+	REAL(__fread_chk); REAL(__fgets_chk);
 }
 
 static void resolve_iov(const struct iovec *iov, int n)
@@ -540,4 +554,42 @@ LOF_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 {
 	OPEN(ts, sizeof(*ts));
 	return REAL(clock_gettime)(clk, ts);
+}
+
+/* The _FORTIFY_SOURCE variants of the calls above. */
+LOF_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off,
+			       size_t buflen)
+{
+	OPEN(buf, n);
+	return REAL(__pread_chk)(fd, buf, n, off, buflen);
+}
+
+LOF_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
+				 size_t buflen)
+{
+	OPEN(buf, n);
+	return REAL(__pread64_chk)(fd, buf, n, off, buflen);
+}
+
+LOF_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
+				  int flags, struct sockaddr *addr,
+				  socklen_t *alen)
+{
+	OPEN(buf, n);
+	open_addr(addr, alen);
+	return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
+}
+
+LOF_EXPORT size_t __fread_chk(void *buf, size_t buflen, size_t size,
+			      size_t n, FILE *f)
+{
+	OPEN(buf, mul(size, n));
+	return REAL(__fread_chk)(buf, buflen, size, n, f);
+}
+
+LOF_EXPORT char *__fgets_chk(char *s, size_t size, int n, FILE *f)
+{
+	if (n > 0)
+		OPEN(s, (size_t)n);
+	return REAL(__fgets_chk)(s, size, n, f);
 }
