@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "log.h"
 
@@ -199,11 +200,27 @@ static const char *lookup(char **envp, const char *name)
 
 void config_load(char **envp)
 {
+	config_load_env(envp, getauxval(AT_SECURE) != 0);
+}
+
+void config_load_env(char **envp, int secure)
+{
 	struct lof_config cfg;
 	const char *bad[ARRAY_SIZE(lof_options)];
 	size_t nbad = 0;
 
 	config_defaults(&cfg);
+	if (secure) {
+		lof_log_level = cfg.log_level;
+		lof_config = cfg;
+		for (char **e = envp; e && *e; e++) {
+			if (strncmp(*e, "LOCKONFAULT_", 12) == 0) {
+				log_info("setuid or setgid program: LOCKONFAULT_* variables ignored");
+				break;
+			}
+		}
+		return;
+	}
 	/* LOG first, so the warnings below obey it. */
 	for (size_t i = 0; i < lof_noptions; i++) {
 		const struct lof_option *opt = &lof_options[i];

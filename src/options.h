@@ -95,4 +95,13 @@ void config_defaults(struct lof_config *cfg);
  */
 void config_load(char **envp);
 
+/*
+ * config_load() for a process that is secure (setuid, setgid or given
+ * capabilities: AT_SECURE) or not. A secure process ignores every
+ * LOCKONFAULT_* variable, as ld.so ignores most of LD_*: the user who
+ * runs it must not choose, say, a file it writes as another user.
+ * Context: init only.
+ */
+void config_load_env(char **envp, int secure);
+
 #endif /* LOF_OPTIONS_H */

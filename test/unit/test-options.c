@@ -662,6 +662,28 @@ static void test_load_value(void **state)
 #define LOAD_TEST(f) \
 	cmocka_unit_test_setup_teardown(f, save_globals, restore_globals)
 
+/* A secure (setuid) process ignores every variable, STATS above all. */
+static void test_load_secure(void **state)
+{
+	char *env[] = { "LOCKONFAULT_BATCH=64", "LOCKONFAULT_STATS=/etc/x",
+			"LOCKONFAULT_LOG=debug", "LOCKONFAULT_BACKTRACE=1",
+			NULL };
+	struct lof_config def;
+
+	(void)state;
+	config_defaults(&def);
+	config_load_env(env, 1);
+	assert_int_equal(lof_config.batch, def.batch);
+	assert_string_equal(lof_config.stats, "");
+	assert_int_equal(lof_config.log_level, def.log_level);
+	assert_int_equal(lof_config.backtrace, 0);
+	/* The same environment, not secure, is taken. */
+	config_load_env(env, 0);
+	assert_int_equal(lof_config.batch, 64);
+	assert_string_equal(lof_config.stats, "/etc/x");
+	assert_int_equal(lof_config.backtrace, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +699,8 @@ int main(void)
 		cmocka_unit_test(test_set_enums),
 		cmocka_unit_test(test_set_string),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test_setup_teardown(test_load_secure, save_globals,
+						restore_globals),
 		LOAD_TEST(test_load_empty),
 		LOAD_TEST(test_load_valid),
 		LOAD_TEST(test_load_invalid),
