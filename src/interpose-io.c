@@ -33,6 +33,7 @@
 
 #include "engine.h"
 #include "interpose.h"
+#include "sigchain.h"
 #include "sys.h"
 
 /* libc's version: resolved by interpose_io_init(), or on a call before. */
@@ -106,6 +107,8 @@ static int (*real_ppoll)(struct pollfd *, nfds_t, const struct timespec *,
 static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
 static int (*real_epoll_pwait)(int, struct epoll_event *, int, int,
 			       const sigset_t *);
+static int (*real_pselect)(int, fd_set *, fd_set *, fd_set *,
+			   const struct timespec *, const sigset_t *);
 static int (*real_nanosleep)(const struct timespec *, struct timespec *);
 static int (*real_clock_nanosleep)(clockid_t, int, const struct timespec *,
 				   struct timespec *);
@@ -136,7 +139,7 @@ void interpose_io_init(void)
 	REAL(pipe); REAL(pipe2); REAL(socketpair); REAL(accept);
 	REAL(accept4); REAL(getsockopt); REAL(getsockname);
 	REAL(getpeername); REAL(select); REAL(poll); REAL(ppoll);
-	REAL(epoll_wait); REAL(epoll_pwait); REAL(nanosleep);
+	REAL(epoll_wait); REAL(epoll_pwait); REAL(nanosleep); REAL(pselect);
 	REAL(clock_nanosleep); REAL(syscall); REAL(recvmmsg);
 	REAL(sendmmsg); REAL(statx); REAL(clock_gettime);
 	sys_vdso_clock_gettime = real_clock_gettime;
@@ -446,6 +449,18 @@ LOF_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e,
 	return REAL(select)(n, r, w, e, tv);
 }
 
+LOF_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e,
+		       const struct timespec *ts, const sigset_t *mask)
+{
+	sigset_t copy;
+
+	OPEN(r, sizeof(*r));
+	OPEN(w, sizeof(*w));
+	OPEN(e, sizeof(*e));
+	OPEN(ts, sizeof(*ts));
+	return REAL(pselect)(n, r, w, e, ts, sigchain_wait_mask(mask, &copy));
+}
+
 LOF_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	OPEN(fds, mul(n, sizeof(*fds)));
@@ -455,9 +470,11 @@ LOF_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 LOF_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		     const sigset_t *mask)
 {
+	sigset_t copy;
+
 	OPEN(fds, mul(n, sizeof(*fds)));
 	OPEN(ts, sizeof(*ts));
-	return REAL(ppoll)(fds, n, ts, mask);
+	return REAL(ppoll)(fds, n, ts, sigchain_wait_mask(mask, &copy));
 }
 
 LOF_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
@@ -470,9 +487,12 @@ LOF_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
 LOF_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max,
 			   int timeout, const sigset_t *mask)
 {
+	sigset_t copy;
+
 	if (max > 0)
 		OPEN(ev, mul((size_t)max, sizeof(*ev)));
-	return REAL(epoll_pwait)(ep, ev, max, timeout, mask);
+	return REAL(epoll_pwait)(ep, ev, max, timeout,
+				 sigchain_wait_mask(mask, &copy));
 }
 
 LOF_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)

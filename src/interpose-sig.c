@@ -1,7 +1,7 @@
 /*
  * interpose-sig.c - the exported signal calls: sigaction, signal,
  * bsd_signal, sysv_signal, sigset, sigprocmask, pthread_sigmask,
- * siglongjmp and longjmp.
+ * sigsuspend, siglongjmp and longjmp.
  *
  * For SIGSEGV, once the engine's handler is installed, sigaction and
  * signal only change (and report) the program's own disposition kept
@@ -131,6 +131,7 @@ typedef void (*jump_fn)(struct __jmp_buf_tag *, int);
  * a first call made before it.
  */
 static mask_fn real_sigprocmask, real_pthread_sigmask;
+static int (*real_sigsuspend)(const sigset_t *);
 static jump_fn real_siglongjmp, real_longjmp, real_longjmp_chk;
 
 static void *next(const char *name)
@@ -142,6 +143,7 @@ void interpose_sig_init(void)
 {
 	real_sigprocmask = (mask_fn)next("sigprocmask");
 	real_pthread_sigmask = (mask_fn)next("pthread_sigmask");
+	real_sigsuspend = (int (*)(const sigset_t *))next("sigsuspend");
 	real_siglongjmp = (jump_fn)next("siglongjmp");
 	real_longjmp = (jump_fn)next("longjmp");
 	real_longjmp_chk = (jump_fn)next("__longjmp_chk");
@@ -224,4 +226,14 @@ LOF_EXPORT void __longjmp_chk(jmp_buf env, int val)
 	before_jump(env);
 	real_longjmp_chk(env, val);
 	__builtin_unreachable();
+}
+
+/* sigsuspend: wait with the program's mask, less SIGSEGV (sigchain.c). */
+LOF_EXPORT int sigsuspend(const sigset_t *mask)
+{
+	sigset_t copy;
+
+	if (!real_sigsuspend)
+		real_sigsuspend = (int (*)(const sigset_t *))next("sigsuspend");
+	return real_sigsuspend(sigchain_wait_mask(mask, &copy));
 }

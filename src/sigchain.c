@@ -237,6 +237,15 @@ void sigchain_deliver(int sig, siginfo_t *si, void *uc)
 	view_blocked = prev;
 }
 
+const sigset_t *sigchain_wait_mask(const sigset_t *mask, sigset_t *copy)
+{
+	if (!mask || !sigchain_installed() || sigismember(mask, SIGSEGV) != 1)
+		return mask;
+	*copy = *mask;
+	sigdelset(copy, SIGSEGV);
+	return copy;
+}
+
 void sigchain_atfork_child(void)
 {
 	/* A writer that was on another thread does not exist here. */

@@ -70,6 +70,16 @@ LOF_AS_SAFE void sigchain_set_view(int blocked);
  */
 LOF_AS_SAFE void sigchain_longjmp(int mask_saved, const sigset_t *saved);
 
+/*
+ * The mask a call is to wait with (sigsuspend, pselect, ppoll,
+ * epoll_pwait), with SIGSEGV taken out once we own it: a handler that
+ * runs during the wait must be able to touch pending pages. Returns
+ * mask, or copy holding the changed mask.
+ * Context: any (async-signal-safe).
+ */
+LOF_AS_SAFE const sigset_t *sigchain_wait_mask(const sigset_t *mask,
+					       sigset_t *copy);
+
 /* In a child after fork: forget a section another thread held. */
 void sigchain_atfork_child(void);
 

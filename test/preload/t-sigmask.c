@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -46,10 +47,11 @@ static void *worker(void *arg)
 }
 
 static volatile int usr1_ok;
+static volatile size_t usr1_first = 3000;
 
 static void on_usr1(int sig)
 {
-	usr1_ok = touch(3000, 100);
+	usr1_ok = touch(usr1_first, 100);
 }
 
 static void blocked_fault(void *arg)
@@ -71,7 +73,7 @@ int main(void)
 
 	probe_require_preloaded();
 	pg = probe_page_size();
-	plan(8);
+	plan(10);
 
 	/* Block everything before any lock call, as daemons do at start. */
 	sigfillset(&all);
@@ -108,6 +110,33 @@ int main(void)
 	pthread_sigmask(SIG_SETMASK, NULL, &m);
 	ok(sigismember(&m, SIGSEGV) == 0,
 	   "unblocking is reported back too");
+
+	/*
+	 * Waiting with every signal but SIGUSR1 blocked: the SIGUSR1
+	 * handler that runs inside the wait uses pending pages.
+	 */
+	{
+		sigset_t one, wait_mask;
+
+		usr1_ok = 0;
+		sigemptyset(&one);
+		sigaddset(&one, SIGUSR1);
+		pthread_sigmask(SIG_BLOCK, &one, NULL);
+		raise(SIGUSR1);
+		sigfillset(&wait_mask);
+		sigdelset(&wait_mask, SIGUSR1);
+		usr1_first = 5000;
+		ok(sigsuspend(&wait_mask) == -1 && errno == EINTR && usr1_ok,
+		   "a handler run inside sigsuspend(all but one) uses pending pages");
+
+		usr1_ok = 0;
+		raise(SIGUSR1);
+		usr1_first = 6000;
+		ok(ppoll(NULL, 0, NULL, &wait_mask) == -1 && errno == EINTR &&
+		   usr1_ok,
+		   "a handler run inside ppoll(all but one) uses pending pages");
+		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	}
 
 	/* With SIGSEGV blocked (as the program sees it), a real fault kills. */
 	st = probe_fork(blocked_fault, NULL);
