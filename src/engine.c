@@ -73,6 +73,9 @@
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 0x01
 #endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
 
 int lof_mode = LOF_MODE_PASS;
 
@@ -87,6 +90,23 @@ static uintptr_t self_lo, self_hi;
  */
 static unsigned long map_limit, map_base;
 static unsigned long batches;
+
+/* Set in a child of fork (engine_atfork_child); see fault(). */
+static int in_child;
+
+/*
+ * Is [addr, addr + len) still in mappings the kernel locks, as every
+ * managed range is? MADV_COLD is refused (EINVAL) on VM_LOCKED
+ * mappings, and is only a reclaim hint on others; ENOMEM means a hole.
+ * It stops at the first locked mapping, so a range is checked from its
+ * start only: callers probe a page, or a range they made themselves.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+static int still_locked(uintptr_t addr, size_t len)
+{
+	return in_child ||
+	       sys_madvise((void *)addr, len, MADV_COLD) == -EINVAL;
+}
 
 /*
  * The grace period. The handler acts on a copy of an entry: between
@@ -297,6 +317,19 @@ static int fault_locked(uintptr_t addr, void *uc)
 		return NOT_OURS;
 
 	t0 = sys_clock_ns();
+	/*
+	 * Is the page still in a mapping the kernel locks? glibc unmaps
+	 * (free, realloc) without our seeing it, and a mapping it makes
+	 * there later (a thread stack's guard page) must not be opened by
+	 * a stale entry. MADV_COLD is refused with EINVAL exactly on
+	 * VM_LOCKED mappings, and is a mere reclaim hint on others: a
+	 * probe that changes nothing. Kernels before 5.4 refuse the
+	 * advice itself, which reads as "locked", as before. A child of
+	 * fork has no locks at all (the kernel never copies them), so
+	 * there the probe cannot tell and is skipped (in_child).
+	 */
+	if (!in_child && !still_locked(page, lof_page_size))
+		return NOT_OURS;
 	pages = batch_next(r.hint, lof_config.batch, lof_config.max_batch,
 			   r.last, addr, lof_page_size);
 	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(&batches,
@@ -408,8 +441,28 @@ static void release(uintptr_t start, uintptr_t end)
 		for (size_t i = 0; i < got; i++) {
 			struct region *r = &buf[i];
 
-			if (sys_mprotect((void *)r->start, r->end - r->start,
-					 r->prot) == 0) {
+			struct region whole;
+
+			/*
+			 * A stale entry (its mapping went away unseen) is
+			 * dropped, never opened: what is there now is not
+			 * the program's locked memory.
+			 */
+			if (!still_locked(r->start, lof_page_size)) {
+				region_remove(&lof_regions, r->start, r->end);
+			} else if (sys_mprotect((void *)r->start,
+						r->end - r->start,
+						r->prot) == 0) {
+				region_remove(&lof_regions, r->start, r->end);
+			} else if (region_lookup(&lof_regions, r->start, &whole) &&
+				   sys_mprotect((void *)whole.start,
+						whole.end - whole.start,
+						whole.prot) == 0) {
+				/*
+				 * Out of kernel mappings: opening the whole
+				 * entry merges instead of splitting. The rest
+				 * of it stays in the table, open and harmless.
+				 */
 				region_remove(&lof_regions, r->start, r->end);
 			} else {
 				stat_add(failures, 1);
@@ -744,8 +797,8 @@ long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
 /*
  * The table lock is held across fork so that the child never inherits
  * it taken by a thread that does not exist there. The child keeps the
- * table and the pending pages; its faults resolve them, and since the
- * kernel does not copy VM_LOCKED into a child, nothing is locked there.
+ * table and the pending pages; its faults open them, and since the
+ * kernel copies no lock into a child, nothing is locked there.
  */
 void engine_atfork_prepare(void)
 {
@@ -759,6 +812,9 @@ void engine_atfork_parent(void)
 
 void engine_atfork_child(void)
 {
+	/* Handlers of the parent's other threads do not exist here. */
+	grace_active[0] = grace_active[1] = 0;
+	in_child = 1;
 	sigchain_atfork_child();
 	region_atfork_release();
 }
