@@ -85,11 +85,10 @@ static uintptr_t self_lo, self_hi;
 /*
  * The mapping budget: vm.max_map_count, read at init, and an estimate
  * of the mappings in use: those the process had at init plus two for
- * every batch resolved (a batch inside a pending range splits it in
- * three). Merges make the estimate high, never low.
+ * every batch resolved (lof_stats.faults: a batch inside a pending
+ * range splits it in three). Merges make the estimate high, never low.
  */
 static unsigned long map_limit, map_base;
-static unsigned long batches;
 
 /* Set in a child of fork (engine_atfork_child); see fault(). */
 static int in_child;
@@ -99,7 +98,10 @@ static int in_child;
  * managed range is? MADV_COLD is refused (EINVAL) on VM_LOCKED
  * mappings, and is only a reclaim hint on others; ENOMEM means a hole.
  * It stops at the first locked mapping, so a range is checked from its
- * start only: callers probe a page, or a range they made themselves.
+ * start only: callers probe a page. Kernels before 5.4 refuse the advice
+ * itself, which reads as "locked". A child of fork has no locks at all
+ * (the kernel never copies them): there the probe cannot tell, and says
+ * yes.
  * Context: any, including the SIGSEGV handler (async-signal-safe).
  */
 static int still_locked(uintptr_t addr, size_t len)
@@ -269,6 +271,22 @@ static int permits(int prot, int access)
 }
 
 /*
+ * A fault we cannot explain may still be a race with another thread
+ * that just released the page: let it run again, once per page and
+ * table generation; the second time it is the program's.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+static int retry_once(uintptr_t page, unsigned long gen)
+{
+	if (tomb_page == page && tomb_gen == gen)
+		return NOT_OURS;
+	tomb_page = page;
+	tomb_gen = gen;
+	stat_add(retries, 1);
+	return HANDLED;
+}
+
+/*
  * Resolve the fault at addr if it is on a pending page.
  * Context: the SIGSEGV handler (async-signal-safe).
  * Return: HANDLED (return and let the access run again) or NOT_OURS.
@@ -301,15 +319,11 @@ static int fault_locked(uintptr_t addr, void *uc)
 		 * say where; past their ring (a large munlockall), any miss
 		 * is retried once after the table first lost an entry.
 		 */
-		if (!lof_regions.ntombs || (tomb_page == page && tomb_gen == gen))
+		if (!lof_regions.ntombs ||
+		    (lof_regions.ntombs <= REGION_TOMBS &&
+		     !region_was_removed(&lof_regions, addr)))
 			return NOT_OURS;
-		if (lof_regions.ntombs <= REGION_TOMBS &&
-		    !region_was_removed(&lof_regions, addr))
-			return NOT_OURS;
-		tomb_page = page;
-		tomb_gen = gen;
-		stat_add(retries, 1);
-		return HANDLED;
+		return retry_once(page, gen);
 	}
 	if (!permits(r.prot, arch_fault_access(uc)))
 		return NOT_OURS;
@@ -318,22 +332,16 @@ static int fault_locked(uintptr_t addr, void *uc)
 
 	t0 = sys_clock_ns();
 	/*
-	 * Is the page still in a mapping the kernel locks? glibc unmaps
-	 * (free, realloc) without our seeing it, and a mapping it makes
-	 * there later (a thread stack's guard page) must not be opened by
-	 * a stale entry. MADV_COLD is refused with EINVAL exactly on
-	 * VM_LOCKED mappings, and is a mere reclaim hint on others: a
-	 * probe that changes nothing. Kernels before 5.4 refuse the
-	 * advice itself, which reads as "locked", as before. A child of
-	 * fork has no locks at all (the kernel never copies them), so
-	 * there the probe cannot tell and is skipped (in_child).
+	 * glibc unmaps (free, realloc) without our seeing it: a mapping it
+	 * makes there later, a thread stack's guard page say, must not be
+	 * opened by the stale entry.
 	 */
-	if (!in_child && !still_locked(page, lof_page_size))
+	if (!still_locked(page, lof_page_size))
 		return NOT_OURS;
 	pages = batch_next(r.hint, lof_config.batch, lof_config.max_batch,
 			   r.last, addr, lof_page_size);
-	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(&batches,
-						__ATOMIC_RELAXED), map_limit);
+	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(
+				&lof_stats.faults, __ATOMIC_RELAXED), map_limit);
 	batch_bounds(addr, r.start, r.end, pages << shift, lof_page_size,
 		     &b0, &b1);
 	npages = (b1 - b0) >> lof_page_shift;
@@ -347,20 +355,15 @@ static int fault_locked(uintptr_t addr, void *uc)
 			log_warn_once("out of kernel mappings (vm.max_map_count): resolving whole regions");
 	}
 	if (rc) {
-		stat_add(failures, 1);
 		/* Unmapped by another thread: retry once, as for a tomb. */
-		if (tomb_page == page && tomb_gen == gen)
-			return NOT_OURS;
-		tomb_page = page;
-		tomb_gen = gen;
-		return HANDLED;
+		stat_add(failures, 1);
+		return retry_once(page, gen);
 	}
 	last_page = page;
 	last_gen = gen;
 	region_set_hint(&lof_regions, addr, (uint32_t)pages, b1);
 	stat_add(faults, 1);
 	stat_add(pages_resolved, npages);
-	__atomic_fetch_add(&batches, 1, __ATOMIC_RELAXED);
 	stat_add(handler_ns, (uint64_t)(sys_clock_ns() - t0));
 	return HANDLED;
 }
