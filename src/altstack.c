@@ -15,6 +15,12 @@
  * also replace ours at any time. Ours is unmapped when the thread exits,
  * by a thread-specific-data destructor, after it is disabled if it is
  * still the thread's alternate stack.
+ *
+ * The engine must never make one of these PROT_NONE (mlockall or a lock
+ * call over a range that holds one): the kernel could not push a signal
+ * frame there and would kill the process. Each is entered in a fixed
+ * registry that the engine asks before it protects a mapping; a thread
+ * that finds the registry full goes without, as it would without us.
  */
 #include "config.h"
 #include "altstack.h"
@@ -35,6 +41,63 @@
 static pthread_key_t alt_key;
 static int alt_key_ok;
 
+/*
+ * The registry: slot i holds the address of a live stack or 0. Slots
+ * are claimed with a compare-and-swap; alt_used is one past the highest
+ * slot ever claimed, so readers scan only that far.
+ */
+#define ALT_SLOTS 4096
+static uintptr_t alt_slots[ALT_SLOTS];
+static unsigned int alt_used;
+
+static int registry_add(uintptr_t p)
+{
+	for (unsigned int i = 0; i < ALT_SLOTS; i++) {
+		uintptr_t zero = 0;
+		unsigned int used;
+
+		if (!__atomic_compare_exchange_n(&alt_slots[i], &zero, p, 0,
+						 __ATOMIC_SEQ_CST,
+						 __ATOMIC_RELAXED))
+			continue;
+		used = __atomic_load_n(&alt_used, __ATOMIC_RELAXED);
+		while (used < i + 1 &&
+		       !__atomic_compare_exchange_n(&alt_used, &used, i + 1, 1,
+						    __ATOMIC_SEQ_CST,
+						    __ATOMIC_RELAXED))
+			;
+		return 0;
+	}
+	return -1;
+}
+
+static void registry_del(uintptr_t p)
+{
+	unsigned int used = __atomic_load_n(&alt_used, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < used; i++) {
+		uintptr_t want = p;
+
+		if (__atomic_compare_exchange_n(&alt_slots[i], &want, 0, 0,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_RELAXED))
+			return;
+	}
+}
+
+int altstack_within(uintptr_t start, uintptr_t end)
+{
+	unsigned int used = __atomic_load_n(&alt_used, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < used; i++) {
+		uintptr_t p = __atomic_load_n(&alt_slots[i], __ATOMIC_ACQUIRE);
+
+		if (p && p < end && p + ALT_SIZE > start)
+			return 1;
+	}
+	return 0;
+}
+
 static int get_altstack(stack_t *cur)
 {
 	return (int)arch_syscall6(SYS_sigaltstack, 0, (long)cur, 0, 0, 0, 0);
@@ -53,6 +116,7 @@ static void destroy(void *p)
 	    !(cur.ss_flags & SS_ONSTACK))
 		set_altstack(&off);
 	sys_munmap(p, ALT_SIZE);
+	registry_del((uintptr_t)p);
 }
 
 void altstack_thread(void)
@@ -69,12 +133,19 @@ void altstack_thread(void)
 			      (int)-p);
 		return;
 	}
+	/* Entered before it is used: see the head comment. */
+	if (registry_add((uintptr_t)p)) {
+		log_warn_once("too many threads: some go without an alternate signal stack");
+		sys_munmap((void *)p, ALT_SIZE);
+		return;
+	}
 	st.ss_sp = (void *)p;
 	st.ss_size = ALT_SIZE;
 	st.ss_flags = 0;
 	if (set_altstack(&st) != 0 ||
 	    (alt_key_ok && pthread_setspecific(alt_key, (void *)p) != 0)) {
 		sys_munmap((void *)p, ALT_SIZE);
+		registry_del((uintptr_t)p);
 		return;
 	}
 }

@@ -47,6 +47,23 @@
  * stays VM_LOCKED|VM_LOCKONFAULT in the kernel, so its pages are still
  * locked as they are touched.
  *
+ * mlockall. The kernel is called first with MCL_ONFAULT added, which
+ * never changes its answer (EINVAL, EPERM, ENOMEM over the limit) and
+ * makes every mapping VM_LOCKED|VM_LOCKONFAULT without populating it.
+ *  - MCL_CURRENT: the current mappings come from /proc/self/maps (glibc's
+ *    own never pass through our mmap). A large data mapping with no page
+ *    resident becomes pending like a locked range. One that holds data
+ *    stays with the kernel, which locked its pages and locks the rest as
+ *    touched: protecting live data could hand another thread EFAULT in
+ *    a system call or a futex wait. Small and ineligible mappings (code,
+ *    the stack in use, vdso, our own) are populated, unless the program
+ *    asked for MCL_ONFAULT, as the kernel's mlockall would.
+ *  - MCL_FUTURE: the kernel's def_flags make every later mapping
+ *    lock-on-fault, glibc's internal ones too (malloc's mmap, thread
+ *    stacks, brk). Large ones made through our mmap also become pending.
+ *  - Each mlockall replaces the last, as in the kernel; munlockall opens
+ *    every pending page and ends MCL_FUTURE.
+ *
  * If an mprotect in the handler fails for want of kernel mappings
  * (vm.max_map_count), the whole entry is resolved in one call, which
  * merges mappings rather than splitting them: a fault never fails.
@@ -60,6 +77,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "altstack.h"
 #include "arch.h"
 #include "batch.h"
 #include "log.h"
@@ -92,6 +110,12 @@ static unsigned long map_limit, map_base;
 
 /* Set in a child of fork (engine_atfork_child); see fault(). */
 static int in_child;
+
+/*
+ * mlockall(MCL_FUTURE) is in force: later mappings made through our
+ * mmap become pending. Written under the table lock.
+ */
+static int future;
 
 /*
  * Is [addr, addr + len) still in mappings the kernel locks, as every
@@ -515,6 +539,8 @@ static int eligible(const struct maps_entry *e, const struct reg_ctx *c)
 		return 0;
 	if (region_is_self(&lof_regions, e->start, e->end))
 		return 0;
+	if (altstack_within(e->start, e->end))
+		return 0;
 	return 1;
 }
 
@@ -652,16 +678,101 @@ int engine_munlock(const void *addr, size_t len)
 	return r;
 }
 
+/*
+ * Does any page of the mapping hold data, in memory or in the page
+ * cache? mincore() answers in chunks, from a vector on the stack.
+ */
+static int resident(uintptr_t start, uintptr_t end)
+{
+	unsigned char vec[1024];
+	size_t chunk = sizeof(vec) << lof_page_shift;
+
+	for (uintptr_t at = start; at < end; at += chunk) {
+		size_t len = end - at < chunk ? end - at : chunk;
+
+		if (sys_mincore((void *)at, len, vec))
+			return 1;	/* cannot tell: leave it alone */
+		for (size_t i = 0; i < len >> lof_page_shift; i++)
+			if (vec[i] & 1)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * One current mapping, after the kernel's mlockall(MCL_CURRENT |
+ * MCL_ONFAULT) made it VM_LOCKED|VM_LOCKONFAULT. A large data mapping
+ * with nothing in it yet becomes pending. One that holds data is left
+ * to the kernel, which already locked its pages and locks the rest as
+ * they come: another thread may be inside a system call or a futex
+ * wait on that data, and would get EFAULT if it went PROT_NONE under
+ * it. Small and ineligible mappings are populated, as the kernel's own
+ * mlockall does, when the program did not ask for MCL_ONFAULT.
+ */
+static int lockall_piece(const struct maps_entry *e, void *arg)
+{
+	struct reg_ctx *c = arg;
+	size_t len = e->end - e->start;
+	int ok;
+
+	if (region_overlaps(&lof_regions, e->start, e->end))
+		return 0;	/* already managed */
+	ok = eligible(e, c);
+	if (ok && len >= lof_config.min_size) {
+		if (!resident(e->start, e->end))
+			return register_piece(e, c);
+		return 0;
+	}
+	/* The kernel's populate skips what it cannot read, and ignores errors. */
+	if (c->populate && e->prot != PROT_NONE)
+		sys_mlock((void *)e->start, len);
+	return 0;
+}
+
+int engine_mlockall(int flags)
+{
+	struct reg_ctx c = { .populate = !(flags & MCL_ONFAULT) };
+	sigset_t saved;
+	int r;
+
+	if (lof_mode == LOF_MODE_PASS)
+		return sys_mlockall(flags);
+	/*
+	 * Adding MCL_ONFAULT never changes the kernel's answer: it refuses
+	 * 0 and MCL_ONFAULT alone, unknown bits, and a total over
+	 * RLIMIT_MEMLOCK for MCL_CURRENT, exactly as for the flags given.
+	 */
+	if (lof_mode == LOF_MODE_NATIVE)
+		return sys_mlockall(flags | MCL_ONFAULT);
+	region_lock(&saved);
+	r = sys_mlockall(flags | MCL_ONFAULT);
+	if (r == 0) {
+		/* As in the kernel, each mlockall replaces the last. */
+		future = !!(flags & MCL_FUTURE);
+		if (flags & MCL_CURRENT) {
+			c.sp = (uintptr_t)__builtin_frame_address(0);
+			maps_walk(0, UINTPTR_MAX, lockall_piece, &c);
+			if (c.added)
+				stat_add(regions, 1);
+		}
+	}
+	region_unlock(&saved);
+	return r;
+}
+
 int engine_munlockall(void)
 {
 	sigset_t saved;
 	int r;
 
-	if (lof_mode != LOF_MODE_KERNEL || !region_count(&lof_regions))
+	if (lof_mode != LOF_MODE_KERNEL ||
+	    (!region_count(&lof_regions) && !future))
 		return sys_munlockall();
 	region_lock(&saved);
 	release(0, UINTPTR_MAX);
 	r = sys_munlockall();
+	if (r == 0)
+		future = 0;
 	region_unlock(&saved);
 	return r;
 }
@@ -726,8 +837,48 @@ static void forget_stale(long p, size_t len)
 	region_unlock(&saved);
 }
 
+/*
+ * Under mlockall(MCL_FUTURE) the kernel made the new mapping
+ * VM_LOCKED|VM_LOCKONFAULT already (def_flags); a large one becomes
+ * pending like a locked range. Table lock held.
+ */
+static void register_future(long p, size_t len, int prot, int flags)
+{
+	struct reg_ctx c = { .populate = 0 };
+
+	if ((p < 0 && p > -4096) || len < lof_config.min_size ||
+	    (prot & PROT_EXEC) || prot == PROT_NONE || (flags & MAP_HUGETLB))
+		return;
+	c.sp = (uintptr_t)__builtin_frame_address(0);
+	maps_walk((uintptr_t)p, page_up((uintptr_t)p + len), register_piece, &c);
+	if (c.added)
+		stat_add(regions, 1);
+}
+
+static long mmap_managed(void *addr, size_t len, int prot, int flags, int fd,
+			 off_t off);
+
 long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off)
+{
+	sigset_t saved;
+	long p;
+
+	if (lof_mode != LOF_MODE_KERNEL ||
+	    !__atomic_load_n(&future, __ATOMIC_RELAXED) ||
+	    len < lof_config.min_size)
+		return mmap_managed(addr, len, prot, flags, fd, off);
+	p = mmap_managed(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
+	region_lock(&saved);
+	if (future)
+		register_future(p, len, prot, flags);
+	region_unlock(&saved);
+	return p;
+}
+
+/* mmap, keeping the table true, and MAP_LOCKED lazy. */
+static long mmap_managed(void *addr, size_t len, int prot, int flags, int fd,
+			 off_t off)
 {
 	uintptr_t s = (uintptr_t)addr, e;
 	sigset_t saved;
@@ -740,7 +891,7 @@ long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	 */
 	if (lof_mode != LOF_MODE_PASS && (flags & MAP_LOCKED) &&
 	    !(flags & MAP_FIXED) && len >= lof_config.min_size) {
-		p = engine_mmap(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
+		p = mmap_managed(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
 		if (p < 0 && p > -4096)
 			return p;
 		r = engine_mlock((void *)p, len, MLOCK_ONFAULT, 1);

@@ -35,6 +35,7 @@ void engine_init(void);
 int engine_mlock(const void *addr, size_t len, unsigned int flags,
 		 int is_mlock2);
 int engine_munlock(const void *addr, size_t len);
+int engine_mlockall(int flags);
 int engine_munlockall(void);
 int engine_munmap(void *addr, size_t len);
 int engine_mprotect(void *addr, size_t len, int prot);

@@ -96,14 +96,10 @@ LOF_EXPORT int munlock(const void *addr, size_t len)
 				   : sys_munlock(addr, len));
 }
 
-/*
- * mlockall(MCL_CURRENT/MCL_FUTURE) is passed to the kernel in this
- * version: it locks eagerly, as without the library.
- */
 LOF_EXPORT int mlockall(int flags)
 {
-	lof_ready();
-	return ret_int(sys_mlockall(flags));
+	return ret_int(lof_ready() ? engine_mlockall(flags)
+				   : sys_mlockall(flags));
 }
 
 LOF_EXPORT int munlockall(void)
