@@ -108,9 +108,6 @@ static uintptr_t self_lo, self_hi;
  */
 static unsigned long map_limit, map_base;
 
-/* Set in a child of fork (engine_atfork_child); see fault(). */
-static int in_child;
-
 /*
  * Batch-lock mode, set at init: pending ranges are not VM_LOCKED in the
  * kernel, and each batch is locked when it is opened. Used for
@@ -133,14 +130,13 @@ static int future;
  * mappings, and is only a reclaim hint on others; ENOMEM means a hole.
  * It stops at the first locked mapping, so a range is checked from its
  * start only: callers probe a page. Kernels before 5.4 refuse the advice
- * itself, which reads as "locked". A child of fork has no locks at all
- * (the kernel never copies them): there the probe cannot tell, and says
- * yes.
+ * itself, which reads as "locked". In batch-lock mode pending memory is
+ * not VM_LOCKED: there the probe cannot tell, and says yes.
  * Context: any, including the SIGSEGV handler (async-signal-safe).
  */
 static int still_locked(uintptr_t addr, size_t len)
 {
-	return in_child || batch_lock ||
+	return batch_lock ||
 	       sys_madvise((void *)addr, len, MADV_COLD) == -EINVAL;
 }
 
@@ -1043,13 +1039,44 @@ long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
 
 /*
  * The table lock is held across fork so that the child never inherits
- * it taken by a thread that does not exist there. The child keeps the
- * table and the pending pages; its faults open them, and since the
- * kernel copies no lock into a child, nothing is locked there.
+ * it taken by a thread that does not exist there.
+ *
+ * The kernel copies no lock into a child, so pending has no meaning
+ * there: the child opens every pending page at the program's protection
+ * and starts with an empty table, a process like any other. It could
+ * not keep the entries safely: with no VM_LOCKED left, the stale-entry
+ * probe cannot tell them from memory glibc unmapped and reused. So the
+ * parent drops stale entries before it forks, while the probe works.
+ * vfork and posix_spawn run no fork hooks; their child shares the
+ * parent's memory and table until it execs, and its faults are resolved
+ * as the parent's.
  */
 void engine_atfork_prepare(void)
 {
+	struct region buf[32];
+	uintptr_t at = 0;
+	int dropped = 0;
+
 	region_atfork_prepare();
+	if (lof_mode != LOF_MODE_KERNEL || batch_lock)
+		return;
+	for (;;) {
+		size_t n = region_collect(&lof_regions, at, UINTPTR_MAX, buf,
+					  ARRAY_SIZE(buf));
+		size_t got = n < ARRAY_SIZE(buf) ? n : ARRAY_SIZE(buf);
+
+		for (size_t i = 0; i < got; i++) {
+			if (still_locked(buf[i].start, lof_page_size))
+				continue;
+			region_remove(&lof_regions, buf[i].start, buf[i].end);
+			dropped = 1;
+		}
+		if (got == n)
+			break;
+		at = buf[got - 1].end;
+	}
+	if (dropped)
+		wait_for_readers();
 }
 
 void engine_atfork_parent(void)
@@ -1059,9 +1086,28 @@ void engine_atfork_parent(void)
 
 void engine_atfork_child(void)
 {
+	struct region buf[32];
+	size_t n;
+
 	/* Handlers of the parent's other threads do not exist here. */
 	grace_active[0] = grace_active[1] = 0;
-	in_child = 1;
 	sigchain_atfork_child();
+	while ((n = region_collect(&lof_regions, 0, UINTPTR_MAX, buf,
+				   ARRAY_SIZE(buf))) != 0) {
+		size_t got = n < ARRAY_SIZE(buf) ? n : ARRAY_SIZE(buf);
+
+		for (size_t i = 0; i < got; i++) {
+			if (buf[i].prot != PROT_NONE &&
+			    sys_mprotect((void *)buf[i].start,
+					 buf[i].end - buf[i].start,
+					 buf[i].prot) != 0) {
+				stat_add(failures, 1);
+				log_warn_once("fork: cannot open %p-%p in the child",
+					      (void *)buf[i].start,
+					      (void *)buf[i].end);
+			}
+			region_remove(&lof_regions, buf[i].start, buf[i].end);
+		}
+	}
 	region_atfork_release();
 }
