@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,7 +74,7 @@ int main(void)
 
 	probe_require_preloaded();
 	pg = probe_page_size();
-	plan(10);
+	plan(12);
 
 	/* Block everything before any lock call, as daemons do at start. */
 	sigfillset(&all);
@@ -104,8 +105,31 @@ int main(void)
 	ok(usr1_ok, "a handler with sigfillset(sa_mask) uses pending pages");
 	memset(&sa, 0, sizeof(sa));
 	sigaction(SIGUSR1, NULL, &sa);
-	ok(sigismember(&sa.sa_mask, SIGUSR1) == 1,
-	   "sigaction still reports that handler's own mask");
+	ok(sigismember(&sa.sa_mask, SIGUSR1) == 1 &&
+	   sigismember(&sa.sa_mask, SIGSEGV) == 1,
+	   "sigaction reports that handler's mask back whole, SIGSEGV included");
+	{
+		/* The kernel's layout of struct sigaction (x86_64, arm64). */
+		struct {
+			void *handler;
+			unsigned long flags;
+			void *restorer;
+			uint64_t mask;
+		} raw;
+
+		/* The kernel's own record: SIGSEGV left out. */
+		memset(&raw, 0, sizeof(raw));
+		ok(syscall(SYS_rt_sigaction, SIGUSR1, NULL, &raw, 8) == 0 &&
+		   (raw.mask & (1ULL << (SIGUSR1 - 1))) &&
+		   !(raw.mask & (1ULL << (SIGSEGV - 1))),
+		   "the kernel's copy of that mask leaves SIGSEGV out");
+		sa.sa_handler = on_usr1;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+		sigaction(SIGUSR1, NULL, &sa);
+		ok(sigismember(&sa.sa_mask, SIGSEGV) == 0,
+		   "a later mask without SIGSEGV is reported without it");
+	}
 
 	pthread_sigmask(SIG_SETMASK, NULL, &m);
 	ok(sigismember(&m, SIGSEGV) == 0,
