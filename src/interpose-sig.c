@@ -1,7 +1,7 @@
 /*
  * interpose-sig.c - the exported signal calls: sigaction, signal,
  * bsd_signal, sysv_signal, sigset, sigprocmask, pthread_sigmask,
- * sigsuspend, siglongjmp and longjmp.
+ * sigpending, sigsuspend, siglongjmp and longjmp.
  *
  * For SIGSEGV, once the engine's handler is installed, sigaction and
  * signal only change (and report) the program's own disposition kept
@@ -225,6 +225,20 @@ LOF_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 	if (!real_pthread_sigmask)
 		real_pthread_sigmask = (mask_fn)next("pthread_sigmask");
 	return mask_call(real_pthread_sigmask, how, set, old);
+}
+
+/* A SIGSEGV held for the thread is pending, as far as it can tell. */
+LOF_EXPORT int sigpending(sigset_t *set)
+{
+	static int (*real_sigpending)(sigset_t *);
+	int r;
+
+	if (!real_sigpending)
+		real_sigpending = (int (*)(sigset_t *))next("sigpending");
+	r = real_sigpending(set);
+	if (r == 0 && sigchain_held())
+		sigaddset(set, SIGSEGV);
+	return r;
 }
 
 static void before_jump(struct __jmp_buf_tag *env)

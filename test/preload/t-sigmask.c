@@ -64,6 +64,14 @@ static void blocked_fault(void *arg)
 	*(volatile int *)(uintptr_t)0x10000 = 1;
 }
 
+static volatile sig_atomic_t segv_sent, segv_code;
+
+static void on_segv_sent(int sig, siginfo_t *si, void *uc)
+{
+	segv_sent++;
+	segv_code = si->si_code;
+}
+
 int main(void)
 {
 	sigset_t all, m;
@@ -74,7 +82,7 @@ int main(void)
 
 	probe_require_preloaded();
 	pg = probe_page_size();
-	plan(12);
+	plan(15);
 
 	/* Block everything before any lock call, as daemons do at start. */
 	sigfillset(&all);
@@ -160,6 +168,36 @@ int main(void)
 		   usr1_ok,
 		   "a handler run inside ppoll(all but one) uses pending pages");
 		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	}
+
+	/* A SIGSEGV sent while the program blocks it waits, as the kernel's. */
+	{
+		sigset_t one, pend;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_segv_sent;
+		sa.sa_flags = SA_SIGINFO;
+		sigaction(SIGSEGV, &sa, NULL);
+		sigemptyset(&one);
+		sigaddset(&one, SIGSEGV);
+		sigprocmask(SIG_BLOCK, &one, NULL);
+		raise(SIGSEGV);
+		raise(SIGSEGV);
+		sigemptyset(&pend);
+		ok(segv_sent == 0 && sigpending(&pend) == 0 &&
+		   sigismember(&pend, SIGSEGV) == 1,
+		   "a SIGSEGV raised while blocked is held, and sigpending shows it");
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		ok(segv_sent == 1 && segv_code == SI_TKILL,
+		   "unblocking delivers it once, with its siginfo (%d, code %d)",
+		   segv_sent, segv_code);
+		sigemptyset(&pend);
+		sigpending(&pend);
+		ok(sigismember(&pend, SIGSEGV) == 0,
+		   "and it is no longer pending");
+		sa.sa_handler = SIG_DFL;
+		sa.sa_flags = 0;
+		sigaction(SIGSEGV, &sa, NULL);
 	}
 
 	/* With SIGSEGV blocked (as the program sees it), a real fault kills. */
