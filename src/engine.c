@@ -1084,6 +1084,18 @@ void engine_atfork_parent(void)
 	region_atfork_release();
 }
 
+static int open_piece(const struct maps_entry *e, void *arg)
+{
+	const struct region *r = arg;
+
+	if (sys_mprotect((void *)e->start, e->end - e->start, r->prot)) {
+		stat_add(failures, 1);
+		log_warn_once("fork: cannot open %p-%p in the child",
+			      (void *)e->start, (void *)e->end);
+	}
+	return 0;
+}
+
 void engine_atfork_child(void)
 {
 	struct region buf[32];
@@ -1097,16 +1109,17 @@ void engine_atfork_child(void)
 		size_t got = n < ARRAY_SIZE(buf) ? n : ARRAY_SIZE(buf);
 
 		for (size_t i = 0; i < got; i++) {
-			if (buf[i].prot != PROT_NONE &&
-			    sys_mprotect((void *)buf[i].start,
-					 buf[i].end - buf[i].start,
-					 buf[i].prot) != 0) {
-				stat_add(failures, 1);
-				log_warn_once("fork: cannot open %p-%p in the child",
-					      (void *)buf[i].start,
-					      (void *)buf[i].end);
-			}
-			region_remove(&lof_regions, buf[i].start, buf[i].end);
+			struct region *r = &buf[i];
+
+			/*
+			 * ENOMEM: part of it is not in the child at all
+			 * (MADV_DONTFORK); open what is, piece by piece.
+			 */
+			if (r->prot != PROT_NONE &&
+			    sys_mprotect((void *)r->start, r->end - r->start,
+					 r->prot) == -ENOMEM)
+				maps_walk(r->start, r->end, open_piece, r);
+			region_remove(&lof_regions, r->start, r->end);
 		}
 	}
 	region_atfork_release();
