@@ -7,7 +7,8 @@
  *   U  unlocked, pages 0-3 written;
  *   P  pending: pages 0-3 written, then mlock(): in the table and
  *      PROT_NONE, VmFlags lo; pages 0-3 present and locked;
- *   L  locked: as P, then every page written: accessible, lo, all
+ *   L  locked: as P, then every page written (past the pattern's
+ *      word): accessible, lo, all
  *      present and locked.
  * After each call the range is classified from /proc/self/maps and
  * smaps at pages 1 (written before) and 9 (never written in E, U, P):
@@ -17,8 +18,8 @@
  *   locked    lo and the program's protection.
  * Then the call's return value and errno, the data of pages 0-3 (kept,
  * zero, or not applicable), page 1's lock bit (kpageflags), that page 9
- * is not present unless it held data or the kernel populated the range
- * (locking stays lazy), and what a write to page 9 does (locked iff the
+ * is not present after pages 0-3 were read, unless it held data or the
+ * kernel populated the range (locking stays lazy), and what a write to page 9 does (locked iff the
  * range is pending or locked) are checked. Where the program made the
  * range PROT_NONE itself, a touch must be the program's own SIGSEGV. Every row of doc/transitions.md names the TAP test here that
  * backs it: "<row> <call> on <state>".
@@ -100,9 +101,10 @@ static char *make(enum state s)
 	if (s == S_P || s == S_L)
 		if (mlock(p, NPG * pg))
 			bail("mlock: %s", strerror(errno));
+	/* Every page written: resolved, whatever the batch sizes. */
 	if (s == S_L)
-		for (size_t i = 4; i < NPG; i++)
-			p[i * pg] = 1;
+		for (size_t i = 0; i < NPG; i++)
+			p[i * pg + 8] = 1;
 	return p;
 }
 
@@ -474,11 +476,14 @@ static void run(const struct row *r, enum state s)
 	}
 
 	got = classify(p, r->prot);
-	/* Lazy: page 9 is present only if it held data, or the kernel populated. */
+	data = data_is(p, e->data, r->prot);
+	/*
+	 * Lazy: reading pages 0-3 opened at least their batch, yet page 9
+	 * is present only if it held data, or the kernel populated.
+	 */
 	p9 = got == S_GONE ? -1 : probe_present(p + 9 * pg);
 	want_p9 = r->fn == c_mmap_fixed_locked ||
 		  (s == S_L && e->data != D_ZERO);
-	data = data_is(p, e->data, r->prot);
 	if (got != S_GONE)
 		l1 = probe_page_locked(p + pg);
 	/* The program's own PROT_NONE: a touch is the program's fault. */
