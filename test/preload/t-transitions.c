@@ -444,7 +444,7 @@ static void run(const struct row *r, enum state s)
 	const struct expect *e = &r->e[s];
 	char *p = is_new(r) ? NULL : make(s), *orig = p;
 	int ret, err, got, data, l1 = -1, l9 = -1, want_locked;
-	int p9, want_p9, segv = 1;
+	int p9, want_p9, segv = 1, grown = 1;
 	const char *ctx = is_new(r) ? "a new mapping" : sname[s];
 
 	errno = 0;
@@ -486,6 +486,15 @@ static void run(const struct row *r, enum state s)
 		  (s == S_L && e->data != D_ZERO);
 	if (got != S_GONE)
 		l1 = probe_page_locked(p + pg);
+	/* Growth: the new part is lock-on-fault like the rest, not populated. */
+	if (r->fn == c_mremap_grow && !ret) {
+		char *n = p + (NPG + 4) * pg;
+
+		grown = probe_present(n) == 0 &&
+			probe_vmflag(n, "lo") == (e->state != S_UNLOCKED);
+		n[0] = 1;
+		grown &= probe_page_locked(n) == (e->state != S_UNLOCKED);
+	}
 	/* The program's own PROT_NONE: a touch is the program's fault. */
 	if (r->prot == PROT_NONE && got != S_GONE) {
 		int st = probe_fork(touch_child, p + pg);
@@ -501,13 +510,15 @@ static void run(const struct row *r, enum state s)
 	ok(ret == e->ret && err == e->err && got == e->state && data &&
 	   (!(r->prot & PROT_WRITE) || l9 == want_locked) &&
 	   (e->data != D_KEPT || l1 == want_locked) && p9 == want_p9 &&
-	   segv,
+	   segv && grown,
 	   "%s %s on %s: %s, returns %d errno %d, data %s, page 1 locked %d, page 9 present %d and locked on touch %d%s",
 	   r->id, r->call, ctx, sname[got], ret, err,
 	   data ? (e->data == D_KEPT ? "kept" : e->data == D_ZERO ?
 		   "zero" : "n/a") : "WRONG", l1, p9, l9,
 	   r->prot == PROT_NONE ? (segv ? ", a touch is the program's SIGSEGV" :
-				   ", a touch did NOT fault") : "");
+				   ", a touch did NOT fault") :
+	   r->fn == c_mremap_grow ? (grown ? ", the new part locks on fault" :
+				     ", the new part is WRONG") : "");
 out:
 	if (r->fn == c_mlockall_cur || r->fn == c_mlockall_cur_onfault ||
 	    r->fn == c_mlockall_future || r->fn == c_mlockall_future_mmap)
