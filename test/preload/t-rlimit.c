@@ -17,9 +17,10 @@
  * (under, at and over it; a relock not charged twice; MAP_LOCKED over
  * it is EAGAIN; mlockall(MCL_CURRENT) over it is ENOMEM; MCL_FUTURE
  * charges later mappings, EAGAIN over the limit; 4 MiB: MCL_FUTURE and
- * a mapping under it. A limit above the whole address space is out of
- * reach here: without CAP_SYS_RESOURCE the hard limit cannot be raised,
- * and t-mlockall covers mlockall(MCL_CURRENT) succeeding.
+ * a mapping under it; 8 MiB (the hard limit here, which a root without
+ * CAP_SYS_RESOURCE cannot raise) is above this small program's whole
+ * address space, so mlockall(MCL_CURRENT) succeeds (VmLck not compared:
+ * the library keeps its own memory unlocked).
  *
  * Under MCL_FUTURE the library's own memory (its table blocks, made
  * on the first lock) must not be charged: VmLck grows by the program's
@@ -110,6 +111,14 @@ static const struct ucase cases[] = {
 	  4 * MB, OP_MLOCKALL_MMAP, MB, MCL_FUTURE | MCL_ONFAULT, 0, 1024 },
 	{ "limit 4M: mlockall(MCL_FUTURE), then mmap 1M", 4 * MB,
 	  OP_MLOCKALL_MMAP, MB, MCL_FUTURE, 0, 1024 },
+	{ "limit 8M: mlockall(MCL_CURRENT), under the limit", 8 * MB,
+	  OP_MLOCKALL, 0, MCL_CURRENT, 0, NO_VM },
+	{ "limit 8M: mlockall(MCL_CURRENT|MCL_ONFAULT), under the limit",
+	  8 * MB, OP_MLOCKALL, 0, MCL_CURRENT | MCL_ONFAULT, 0, NO_VM },
+	{ "limit 8M: mlockall(MCL_CURRENT|MCL_FUTURE), then mmap 1M", 8 * MB,
+	  OP_MLOCKALL_MMAP, MB, MCL_CURRENT | MCL_FUTURE, 0, NO_VM },
+	{ "limit 8M: mlockall(MCL_CURRENT|MCL_FUTURE), then mmap 8M", 8 * MB,
+	  OP_MLOCKALL_MMAP, 8 * MB, MCL_CURRENT | MCL_FUTURE, EAGAIN, NO_VM },
 };
 
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -122,6 +131,7 @@ struct out {
 
 struct result {
 	int dropped;
+	long vmsize;	/* kB, before the calls */
 	struct out lib, sys;
 };
 
@@ -217,6 +227,7 @@ static void child(void *arg)
 	struct result *res = &results[c - cases];
 	unsigned long limit = c->limit;
 
+	res->vmsize = probe_status_kb("VmSize:");
 	if (probe_become_nobody(limit))
 		return;
 	res->dropped = 1;
@@ -271,9 +282,9 @@ int main(void)
 			continue;
 		}
 		if (k->err != c->err || (c->vm != NO_VM && k->vm != c->vm))
-			diag("%s: the kernel gives %s (VmLck +%ld kB), the rule %s (+%ld kB)",
+			diag("%s: the kernel gives %s (VmLck +%ld kB), the rule %s (+%ld kB); VmSize was %ld kB",
 			     c->name, ename(k->err), k->vm, ename(c->err),
-			     c->vm);
+			     c->vm, results[i].vmsize);
 		ok(l->ret == k->ret && l->err == k->err &&
 		   (c->vm == NO_VM || l->vm == k->vm) && k->err == c->err,
 		   "%s: %s, VmLck +%ld kB (kernel %s, +%ld kB)", c->name,
