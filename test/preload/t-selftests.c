@@ -8,8 +8,10 @@
  * interposers), once through the kernel's own calls with MLOCK_ONFAULT
  * or MCL_ONFAULT (the reference: lock-on-fault as the kernel does it).
  * After every step the two are compared page by page: present bit
- * (pagemap), locked (kpageflags MLOCKED or UNEVICTABLE: which of the two
- * is set first depends on the kernel's per-CPU batches), VmFlags lo,
+ * (pagemap), locked (kpageflags MLOCKED or UNEVICTABLE: MLOCKED is set
+ * as the page is locked, UNEVICTABLE only when the kernel's per-CPU
+ * batch drains, so a touched page's MLOCKED bit is also compared on its
+ * own), VmFlags lo,
  * and Locked: in smaps. The library's pages may be PROT_NONE while
  * pending; nothing else may differ. The kernel's own rules are checked
  * too: untouched pages absent, a touched page present and locked.
@@ -160,6 +162,10 @@ static void test_lock(enum api api)
 	ok(same(&a, &b) && present_only(&a, 1U << 3, 1) &&
 	   a.locked_kb == (long)(pg >> 10),
 	   "%s: touching page 3 makes it alone present and locked", n);
+	ok(a.p[3].mlocked == b.p[3].mlocked && a.p[3].mlocked != 0,
+	   "%s: page 3 has KPF_MLOCKED %d (kernel %d), KPF_UNEVICTABLE %d (kernel %d)",
+	   n, a.p[3].mlocked, b.p[3].mlocked, a.p[3].unevictable,
+	   b.p[3].unevictable);
 
 	ok(munlock(lib, NPG * pg) == 0 &&
 	   probe_sys_munlock(ref, NPG * pg) == 0, "%s: munlock returns 0", n);
