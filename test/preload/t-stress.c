@@ -20,7 +20,11 @@
  *    mmap(MAP_FIXED_NOREPLACE) at the same place, or mprotect to
  *    PROT_READ and back; each time it writes and checks a marker there.
  * Only its own chunks are ever unmapped or made read-only, so the
- * workers' data must survive everything.
+ * workers' data must survive everything. Half of its chunks are never
+ * unmapped (only replaced with MAP_FIXED or made read-only): the workers
+ * read those now and then, so faults there race with the replacement
+ * and the protection change, and a chunk just made read-only must read
+ * r--p in /proc/self/maps (no fault handler may open it read-write).
  *
  * Bounded: LOF_STRESS_SECONDS (default 30) of churn; alarm() is a
  * watchdog that fails the test (a deadlock) well after that.
@@ -58,7 +62,7 @@ static char *region;
 static uint32_t count[NPAGES];		/* written by the page's owner only */
 static volatile int stop;
 static unsigned long lost[WORKERS], touches[WORKERS];
-static unsigned long churn_ops[8], churn_bad, churn_lost_chunks;
+static unsigned long churn_ops[8], churn_bad, churn_lost_chunks, reopened;
 static uint8_t dead[NCHUNKS];		/* own chunks lost to NOREPLACE */
 
 static int owner(size_t chunk)
@@ -83,6 +87,18 @@ static void *worker(void *arg)
 
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		size_t c = (probe_rand(&seed) % (NCHUNKS / 5)) * 5 + (size_t)t;
+
+		/*
+		 * Now and then, a read of a churn chunk that is never
+		 * unmapped (c % 10 == 4): it may be pending, read-only or
+		 * freshly replaced, but it is always readable.
+		 */
+		if ((probe_rand(&seed) & 7) == 0) {
+			size_t rc = (probe_rand(&seed) % (NCHUNKS / 10)) * 10 + 4;
+
+			(void)*(volatile char *)(region + (rc * CHUNK +
+				probe_rand(&seed) % CHUNK) * pg + 512);
+		}
 		size_t page = c * CHUNK + probe_rand(&seed) % CHUNK;
 		uint64_t n = count[page];
 		uint64_t got = *counter(page), chk = *check(page);
@@ -127,12 +143,17 @@ static void *churner(void *arg)
 		size_t len = n * CHUNK * pg;
 		/* One of the churn thread's own chunks. */
 		size_t own = (probe_rand(&seed) % (NCHUNKS / 5)) * 5 + 4;
-		char *o = region + own * CHUNK * pg;
+		char *o;
 		size_t olen = CHUNK * pg;
 		uint64_t v = probe_rand(&seed) | 1;
+		char perms[5];
 		int bad = 0;
 		void *q;
 
+		/* Only chunks the workers never read are unmapped. */
+		if (op == 5 && own % 10 == 4)
+			own = own + 5 < NCHUNKS ? own + 5 : own - 5;
+		o = region + own * CHUNK * pg;
 		if (op >= 4 && dead[own])
 			op = 0;
 		switch (op) {
@@ -178,6 +199,14 @@ static void *churner(void *arg)
 			mark(own, v);
 			bad = mprotect(o, olen, PROT_READ) != 0;
 			bad |= !marked(own, v);
+			/*
+			 * No fault handler may open it again: one that saw
+			 * it pending before must be waited out.
+			 */
+			for (size_t i = 0; i < CHUNK; i += 5)
+				if (probe_perms(o + i * pg, perms) ||
+				    strcmp(perms, "r--p"))
+					reopened++;
 			bad |= mprotect(o, olen, rw) != 0;
 			mark(own, v + 2);
 			bad |= !marked(own, v + 2);
@@ -210,7 +239,7 @@ int main(void)
 	pthread_t w[WORKERS], ch;
 	unsigned long total = 0, lost_total = 0, wrong = 0, ops = 0;
 
-	plan(5);
+	plan(6);
 	probe_require_preloaded();
 	if (seconds <= 0)
 		seconds = 30;
@@ -268,6 +297,8 @@ int main(void)
 		}
 	}
 	ok(wrong == 0, "every worker page holds its last write (%lu wrong)", wrong);
+	ok(reopened == 0, "a chunk made read-only is never opened read-write again by a fault (%lu times)",
+	   reopened);
 	ok(churn_bad == 0 &&
 	   (munlock(region, NPAGES * pg) == 0 || churn_lost_chunks) &&
 	   probe_locked_kb(region, NPAGES * pg) == 0,
