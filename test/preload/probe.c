@@ -1,8 +1,9 @@
 /*
  * probe.c - helpers that read the kernel's view of this process's memory
  * for the preload tests: smaps fields, VmFlags, maps permissions and
- * count, pagemap presence, kpageflags lock bits, and whether the library
- * is really preloaded. Also forking a test case into a child, timing and
+ * count, smaps_rollup, pagemap presence, kpageflags lock bits, and whether
+ * the library is really preloaded; the kernel's own lock calls, and
+ * becoming nobody under a given RLIMIT_MEMLOCK. Also forking a test case into a child, timing and
  * scratch directories in the build tree. See probe.h.
  */
 #ifndef _GNU_SOURCE
@@ -11,12 +12,15 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,6 +248,110 @@ int probe_page_locked(const void *addr)
 		return -1;
 	return !!(flags & (1ULL << PROBE_KPF_MLOCKED |
 			   1ULL << PROBE_KPF_UNEVICTABLE));
+}
+
+long probe_rollup_kb(const char *field)
+{
+	size_t cap = 0, flen = strlen(field);
+	char *line = NULL;
+	long ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps_rollup", "re");
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		if (!strncmp(line, field, flen)) {
+			ret = strtol(line + flen, NULL, 10);
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+int probe_vma(const void *addr, uintptr_t *start, uintptr_t *end)
+{
+	unsigned long a = (unsigned long)addr, s, e;
+	size_t cap = 0;
+	char *line = NULL;
+	int ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		if (vma_header(line, &s, &e, NULL) && s <= a && a < e) {
+			*start = s;
+			*end = e;
+			ret = 0;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+void probe_page_state(const void *addr, struct probe_page *st)
+{
+	uint64_t flags;
+
+	st->present = probe_present(addr);
+	flags = st->present == 1 ? probe_kpageflags(addr) : 0;
+	if (flags == PROBE_KPF_NONE) {
+		st->mlocked = st->unevictable = -1;
+	} else {
+		st->mlocked = !!(flags & 1ULL << PROBE_KPF_MLOCKED);
+		st->unevictable = !!(flags & 1ULL << PROBE_KPF_UNEVICTABLE);
+	}
+	st->lo = probe_vmflag(addr, "lo");
+	if (probe_perms(addr, st->perms) == 0)
+		st->perms[3] = '\0';
+}
+
+int probe_sys_mlock(const void *addr, size_t len)
+{
+	return (int)syscall(SYS_mlock, addr, len);
+}
+
+int probe_sys_mlock2(const void *addr, size_t len, unsigned int flags)
+{
+	return (int)syscall(SYS_mlock2, addr, len, flags);
+}
+
+int probe_sys_munlock(const void *addr, size_t len)
+{
+	return (int)syscall(SYS_munlock, addr, len);
+}
+
+int probe_sys_mlockall(int flags)
+{
+	return (int)syscall(SYS_mlockall, flags);
+}
+
+int probe_sys_munlockall(void)
+{
+	return (int)syscall(SYS_munlockall);
+}
+
+void *probe_sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		     long off)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+int probe_become_nobody(unsigned long limit)
+{
+	struct rlimit rl = { limit, limit };
+
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
+	    setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		return -1;
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	return 0;
 }
 
 int probe_preloaded(void)

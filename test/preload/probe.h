@@ -89,6 +89,52 @@ int probe_fork(void (*fn)(void *), void *arg);
 /* "exited 3", "killed by signal 11 (core dumped)"... for diagnostics. */
 const char *probe_status_str(int status, char *buf, size_t n);
 
+/* A field of /proc/self/smaps_rollup in kB (e.g. "Locked:"), -1 on error. */
+long probe_rollup_kb(const char *field);
+
+/*
+ * The bounds of the VMA (one line of /proc/self/maps) containing addr.
+ * 0, or -1 if no mapping contains it.
+ */
+int probe_vma(const void *addr, uintptr_t *start, uintptr_t *end);
+
+/*
+ * What the kernel says of one page, for comparing two ranges page by
+ * page: present (pagemap), mlocked and unevictable (kpageflags: -1
+ * when they cannot be read), lo (VmFlags of its VMA) and the first
+ * three characters of its protection in /proc/self/maps.
+ */
+struct probe_page {
+	int present;
+	int mlocked;
+	int unevictable;
+	int lo;
+	char perms[5];
+};
+void probe_page_state(const void *addr, struct probe_page *st);
+
+/*
+ * The kernel's own calls, bypassing the library's mlock, mmap... (the
+ * library's syscall() passes every number but futex through as it is,
+ * as the kernel selftests' mlock2_() does). Same contract as libc's
+ * wrappers: -1 and errno on failure.
+ */
+int probe_sys_mlock(const void *addr, size_t len);
+int probe_sys_mlock2(const void *addr, size_t len, unsigned int flags);
+int probe_sys_munlock(const void *addr, size_t len);
+int probe_sys_mlockall(int flags);
+int probe_sys_munlockall(void);
+void *probe_sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		     long off);
+
+/*
+ * Sets RLIMIT_MEMLOCK (soft and hard) to limit and becomes nobody
+ * (setgroups, setresgid, setresuid 65534), so CAP_IPC_LOCK is gone and
+ * the limit applies; the process stays dumpable, so it can still read
+ * its own /proc files. 0, or -1 if a step failed. For forked children.
+ */
+int probe_become_nobody(unsigned long limit);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 double probe_now_ms(void);
 
