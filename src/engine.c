@@ -386,9 +386,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 	last_page = page;
 	last_gen = gen;
 	region_set_hint(&lof_regions, addr, (uint32_t)pages, b1);
-	stat_add(faults, 1);
-	stat_add(pages_resolved, npages);
-	stat_add(handler_ns, (uint64_t)(sys_clock_ns() - t0));
+	stat_fault(npages, (uint64_t)(sys_clock_ns() - t0));
 	return HANDLED;
 }
 
@@ -420,8 +418,7 @@ void engine_resolve(uintptr_t addr, size_t len)
 		if (r.prot == PROT_NONE)
 			continue;
 		if (sys_mprotect((void *)lo, hi - lo, r.prot) == 0) {
-			stat_add(buffers_resolved, 1);
-			stat_add(handler_ns, (uint64_t)(sys_clock_ns() - t0));
+			stat_buffer((uint64_t)(sys_clock_ns() - t0));
 		} else {
 			stat_add(failures, 1);
 		}
