@@ -43,8 +43,9 @@
 
 struct lof_counters lof_stats;
 
-/* Set by stats_init(); read-only after. */
+/* Set by stats_init() and stat_engine(); read-only after. */
 static int stats_on;
+static int batch_lock, batch_populates;
 static unsigned long max_map_count;
 
 /* Raise *peak to v if v is higher. Context: any (async-signal-safe). */
@@ -190,6 +191,13 @@ void stats_init(void)
 	stats_on = dest[0] && !is(dest, "0");
 	max_map_count = read_sysctl("/proc/sys/vm/max_map_count");
 	sample_maps();
+}
+
+void stat_engine(int lock, int have_onfault)
+{
+	batch_lock = lock;
+	/* Without MLOCK_ONFAULT a batch is locked with mlock: populated. */
+	batch_populates = lock && !have_onfault;
 }
 
 void stats_locked(void)
@@ -388,12 +396,17 @@ void stats_report(void)
 		}
 	}
 	fill(&s);
-	untouched = untouched_pages();
+	/*
+	 * Where mlock populates every batch, a page the program never
+	 * touched looks like one it did: the figure would be a false 0.
+	 */
+	untouched = batch_populates ? -1 : untouched_pages();
 
 	line(fd, "pid", (unsigned long)sys_getpid());
 	sys_write(fd, buf, lof_format(buf, sizeof(buf),
 				      "lockonfault: engine=%s\n",
 				      engine_names[s.engine]));
+	line(fd, "batch_lock", (unsigned long)batch_lock);
 	line(fd, "regions", s.regions);
 	line(fd, "regions_live", s.regions_live);
 	line(fd, "faults", s.faults);

@@ -57,6 +57,12 @@ LOF_AS_SAFE void stat_buffer(uint64_t ns);
  */
 void stats_init(void);
 
+/*
+ * The engine's choice at init: batch_lock (each batch is locked as it
+ * is opened) and whether the kernel has MLOCK_ONFAULT. Context: init.
+ */
+void stat_engine(int batch_lock, int have_onfault);
+
 /* A lock call of the program succeeded: releases sample from now on. */
 void stats_locked(void);
 
