@@ -715,6 +715,37 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 	return r;
 }
 
+/*
+ * The native engine, for a call that asked the kernel to populate
+ * (mlock, mlock2 without MLOCK_ONFAULT): what the kernel's populate
+ * would have refused. A PROT_NONE piece gets the kernel's own mlock,
+ * which locks it and answers ENOMEM; file pages past the end of the
+ * file answer ENOMEM.
+ */
+static int native_piece(const struct maps_entry *e, void *arg)
+{
+	int *err = arg, r = 0;
+
+	if (e->prot == PROT_NONE)
+		r = sys_mlock((void *)e->start, e->end - e->start);
+	else if (past_eof(e))
+		r = -ENOMEM;
+	if (r && !*err)
+		*err = r;
+	return 0;
+}
+
+static int native_lock(const void *addr, size_t len, int populate)
+{
+	uintptr_t s, e;
+	int r = sys_mlock2(addr, len, MLOCK_ONFAULT), err = 0;
+
+	if (r || !populate || bounds(addr, len, &s, &e))
+		return r;
+	maps_walk(s, e, native_piece, &err);
+	return err;
+}
+
 int engine_mlock(const void *addr, size_t len, unsigned int flags,
 		 int is_mlock2)
 {
@@ -727,7 +758,7 @@ int engine_mlock(const void *addr, size_t len, unsigned int flags,
 	if (flags & ~(unsigned int)MLOCK_ONFAULT)
 		return -EINVAL;
 	if (lof_mode == LOF_MODE_NATIVE)
-		return sys_mlock2(addr, len, MLOCK_ONFAULT);
+		return native_lock(addr, len, !(flags & MLOCK_ONFAULT));
 	/* A kernel without MLOCK_ONFAULT refuses it itself. */
 	if (!have_onfault && (flags & MLOCK_ONFAULT))
 		return plain_lock(addr, len, flags, is_mlock2);
