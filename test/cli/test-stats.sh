@@ -101,6 +101,18 @@ check "peak_maps $(r peak_maps) >= maps $(r maps) > 0" \
 check "every line is 'lockonfault: name=value'" \
 	eval '! grep -v "^lockonfault: [a-z0-9_]*=[a-z0-9]*$" "$T/report"'
 
+# Every name of the report is defined in liblockonfault(7) STATISTICS.
+S=${LOF_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+sed -n '/^\.SH STATISTICS/,/^\.SH /p' "$S/doc/liblockonfault.7" |
+	sed -e 's/\\f[BIRP]//g' -e 's/\\%//g' >"$T/man7"
+missing=$(sed -n 's/^lockonfault: \([a-z_]*\)=.*/\1/p' "$T/report" |
+	sed 's/^handler_us_.*/handler_us_ lo _ hi/' | sort -u |
+	while read -r k; do
+		grep -qx -e "\.B $k" -e "\.BI $k" "$T/man7" || echo "$k"
+	done)
+check "liblockonfault.7 defines every name of the report ($missing)" \
+	[ -z "$missing" ]
+
 # ---------------------------------------------------------------------
 # --stats alone: the report on stderr, the demo's output untouched.
 # ---------------------------------------------------------------------
