@@ -303,6 +303,7 @@ void engine_init(void)
 		log_warn("cannot install the SIGSEGV handler: memory is locked the ordinary way");
 		lof_mode = LOF_MODE_PASS;
 	}
+	stat_engine(lof_mode == LOF_MODE_KERNEL && batch_lock, have_onfault);
 	if (lof_mode == LOF_MODE_KERNEL && !have_onfault)
 		log_info("without MLOCK_ONFAULT, each batch is locked with mlock when first touched");
 	log_debug("engine mode %d, batch lock %d, batch %zu, max batch %zu, min size %zu",
@@ -420,9 +421,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 	last_page = page;
 	last_gen = gen;
 	region_set_hint(&lof_regions, addr, (uint32_t)pages, b1);
-	stat_add(faults, 1);
-	stat_add(pages_resolved, npages);
-	stat_add(handler_ns, (uint64_t)(sys_clock_ns() - t0));
+	stat_fault(npages, (uint64_t)(sys_clock_ns() - t0));
 	return HANDLED;
 }
 
@@ -456,8 +455,7 @@ void engine_resolve(uintptr_t addr, size_t len)
 		if (sys_mprotect((void *)lo, hi - lo, r.prot) == 0) {
 			if (batch_lock)
 				lock_opened(lo, hi - lo);
-			stat_add(buffers_resolved, 1);
-			stat_add(handler_ns, (uint64_t)(sys_clock_ns() - t0));
+			stat_buffer((uint64_t)(sys_clock_ns() - t0));
 		} else {
 			stat_add(failures, 1);
 		}
@@ -717,6 +715,37 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 	return r;
 }
 
+/*
+ * The native engine, for a call that asked the kernel to populate
+ * (mlock, mlock2 without MLOCK_ONFAULT): what the kernel's populate
+ * would have refused. A PROT_NONE piece gets the kernel's own mlock,
+ * which locks it and answers ENOMEM; file pages past the end of the
+ * file answer ENOMEM.
+ */
+static int native_piece(const struct maps_entry *e, void *arg)
+{
+	int *err = arg, r = 0;
+
+	if (e->prot == PROT_NONE)
+		r = sys_mlock((void *)e->start, e->end - e->start);
+	else if (past_eof(e))
+		r = -ENOMEM;
+	if (r && !*err)
+		*err = r;
+	return 0;
+}
+
+static int native_lock(const void *addr, size_t len, int populate)
+{
+	uintptr_t s, e;
+	int r = sys_mlock2(addr, len, MLOCK_ONFAULT), err = 0;
+
+	if (r || !populate || bounds(addr, len, &s, &e))
+		return r;
+	maps_walk(s, e, native_piece, &err);
+	return err;
+}
+
 int engine_mlock(const void *addr, size_t len, unsigned int flags,
 		 int is_mlock2)
 {
@@ -729,7 +758,7 @@ int engine_mlock(const void *addr, size_t len, unsigned int flags,
 	if (flags & ~(unsigned int)MLOCK_ONFAULT)
 		return -EINVAL;
 	if (lof_mode == LOF_MODE_NATIVE)
-		return sys_mlock2(addr, len, MLOCK_ONFAULT);
+		return native_lock(addr, len, !(flags & MLOCK_ONFAULT));
 	/* A kernel without MLOCK_ONFAULT refuses it itself. */
 	if (!have_onfault && (flags & MLOCK_ONFAULT))
 		return plain_lock(addr, len, flags, is_mlock2);

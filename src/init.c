@@ -10,7 +10,9 @@
 #include "config.h"
 #include "interpose.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "lockonfault.h"
@@ -20,6 +22,7 @@
 #include "options.h"
 #include "sigchain.h"
 #include "stats.h"
+#include "sys.h"
 
 extern char **environ;
 
@@ -37,6 +40,7 @@ static void init(void)
 	interpose_io_init();
 	interpose_thread_init();
 	engine_init();
+	stats_init();
 	if (lof_mode == LOF_MODE_KERNEL)
 		altstack_init();
 	pthread_atfork(engine_atfork_prepare, engine_atfork_parent,
@@ -74,4 +78,23 @@ __attribute__((destructor)) static void lof_destructor(void)
 LOF_EXPORT const char *lof_version(void)
 {
 	return LOF_VERSION_STRING;
+}
+
+LOF_EXPORT int lof_lock_onfault(const void *addr, size_t len)
+{
+	int r = lof_ready() ? engine_mlock(addr, len, MLOCK_ONFAULT, 1)
+			    : sys_mlock2(addr, len, MLOCK_ONFAULT);
+
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	stats_locked();
+	return 0;
+}
+
+LOF_EXPORT void lof_resolve(const void *addr, size_t len)
+{
+	if (lof_ready())
+		engine_resolve((uintptr_t)addr, len);
 }

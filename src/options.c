@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -58,6 +59,12 @@ const struct lof_option lof_options[] = {
 	{ "BACKTRACE", "backtrace", LOF_OPT_BOOL, OFF(backtrace), 0, 0, NULL,
 	  "0", "1 or 0 (also yes/no, true/false, on/off)",
 	  "print a backtrace on stderr when the program crashes" },
+	{ "ONLY", "only", LOF_OPT_STRING, OFF(only), 0, 0, NULL, "",
+	  "comma-separated program names",
+	  "act only in these programs (argv[0] or executable basename); others run as without the library" },
+	{ "SKIP", "skip", LOF_OPT_STRING, OFF(skip), 0, 0, NULL, "",
+	  "comma-separated program names",
+	  "stay out of these programs, even if LOCKONFAULT_ONLY names them" },
 };
 
 const size_t lof_noptions = ARRAY_SIZE(lof_options);
@@ -202,9 +209,54 @@ static const char *lookup(char **envp, const char *name)
 	return NULL;
 }
 
+int config_list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n)
+		return 0;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int config_selects(const struct lof_config *cfg, const char *name,
+		   const char *exe)
+{
+	if (cfg->only[0] && !config_list_has(cfg->only, name) &&
+	    !config_list_has(cfg->only, exe))
+		return 0;
+	return !config_list_has(cfg->skip, name) &&
+	       !config_list_has(cfg->skip, exe);
+}
+
 void config_load(char **envp)
 {
+	char exe[256];
+	const char *base = exe;
+	ssize_t n;
+
 	config_load_env(envp, getauxval(AT_SECURE) != 0);
+	if (!lof_config.only[0] && !lof_config.skip[0])
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (strrchr(exe, '/'))
+		base = strrchr(exe, '/') + 1;
+	if (config_selects(&lof_config, program_invocation_short_name, base))
+		return;
+	log_info("%s is not selected by LOCKONFAULT_ONLY/LOCKONFAULT_SKIP: every call passes through",
+		 program_invocation_short_name);
+	lof_config.engine = LOF_ENGINE_OFF;
+	lof_config.stats[0] = '\0';
+	lof_config.backtrace = 0;
 }
 
 void config_load_env(char **envp, int secure)

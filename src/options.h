@@ -38,6 +38,8 @@ struct lof_config {
 	int log_level;		/* enum lof_log_level */
 	char stats[LOF_STATS_MAX]; /* "" off, "stderr", or a path (%p) */
 	int backtrace;		/* print a backtrace before a genuine crash */
+	char only[LOF_STATS_MAX]; /* "" all, or the programs to act in */
+	char skip[LOF_STATS_MAX]; /* programs to stay out of */
 };
 
 /*
@@ -109,5 +111,20 @@ void config_load(char **envp);
  * Context: init only.
  */
 void config_load_env(char **envp, int secure);
+
+/*
+ * Is name one of the comma-separated items of list? Items are compared
+ * whole and case-sensitively; empty items never match.
+ */
+int config_list_has(const char *list, const char *name);
+
+/*
+ * LOCKONFAULT_ONLY and LOCKONFAULT_SKIP: does the library act in a
+ * program that calls itself name (the basename of argv[0]) and runs the
+ * executable exe (the basename of /proc/self/exe)? A list matches when
+ * it names either. ONLY, when set, must match; SKIP must not (SKIP wins).
+ */
+int config_selects(const struct lof_config *cfg, const char *name,
+		   const char *exe);
 
 #endif /* LOF_OPTIONS_H */

@@ -138,6 +138,11 @@ ssize_t sys_read(int fd, void *buf, size_t len)
 	return RAW(SYS_read, fd, buf, len);
 }
 
+ssize_t sys_pread(int fd, void *buf, size_t len, off_t off)
+{
+	return RAW(SYS_pread64, fd, buf, len, off);
+}
+
 int sys_open(const char *path, int flags, int mode)
 {
 	return RAW(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);

@@ -46,6 +46,7 @@ LOF_AS_SAFE void sys_async_set(sigset_t *set);
 LOF_AS_SAFE void sys_block_async(sigset_t *saved);
 LOF_AS_SAFE ssize_t sys_write(int fd, const void *buf, size_t len);
 LOF_AS_SAFE ssize_t sys_read(int fd, void *buf, size_t len);
+LOF_AS_SAFE ssize_t sys_pread(int fd, void *buf, size_t len, off_t off);
 LOF_AS_SAFE int sys_open(const char *path, int flags, int mode);
 LOF_AS_SAFE int sys_close(int fd);
 LOF_AS_SAFE long sys_file_size(const char *path);

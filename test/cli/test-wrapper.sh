@@ -3,9 +3,9 @@
 # man page.
 #
 # Checks the wrapper's interface (options, exit statuses, LD_PRELOAD and
-# LOCKONFAULT_* handling, library search) and that --help and
-# doc/lockonfault.1 document every entry of the option table in
-# src/options.c with its default. Runs under any POSIX sh.
+# LOCKONFAULT_* handling, library search) and that --help,
+# doc/lockonfault.1, doc/liblockonfault.7 and the README's table document
+# every entry of the option table in src/options.c with its default. Runs under any POSIX sh.
 #
 # Environment: LOF_TOP_BUILDDIR (where the built lockonfault is; default
 # the current directory), LOF_TOP_SRCDIR (default two levels above this
@@ -473,18 +473,55 @@ check "man page EXIT STATUS: 125, 126 and 127" \
 	      grep -qx "\.B 125" "$T/exit" && grep -qx "\.B 126" "$T/exit" &&
 	      grep -qx "\.B 127" "$T/exit"'
 
-if command -v man >/dev/null 2>&1 &&
-	man --help 2>/dev/null | grep -q -e --warnings; then
-	run env MANWIDTH=80 man --warnings -l "$MAN"
-	check "man page renders without warnings (man --warnings)" \
-		eval '[ "$rc" -eq 0 ] && no_err && [ -s "$T/out" ]'
-elif command -v groff >/dev/null 2>&1; then
-	run groff -man -ww -z "$MAN"
-	check "man page renders without warnings (groff -ww)" \
-		eval '[ "$rc" -eq 0 ] && no_err'
-else
-	skip "man page renders without warnings" "neither man nor groff"
-fi
+# renders PAGE: man -l (or groff) formats it without a warning.
+renders() {
+	if command -v man >/dev/null 2>&1 &&
+		man --help 2>/dev/null | grep -q -e --warnings; then
+		run env MANWIDTH=80 man --warnings -l "$1"
+		check "$(basename "$1") renders without warnings (man --warnings)" \
+			eval '[ "$rc" -eq 0 ] && no_err && [ -s "$T/out" ]'
+	elif command -v groff >/dev/null 2>&1; then
+		run groff -man -ww -z "$1"
+		check "$(basename "$1") renders without warnings (groff -ww)" \
+			eval '[ "$rc" -eq 0 ] && no_err'
+	else
+		skip "$(basename "$1") renders without warnings" "neither man nor groff"
+	fi
+}
+renders "$MAN"
+
+# ---------------------------------------------------------------------
+# liblockonfault(7): every variable of the table, with its default.
+# ---------------------------------------------------------------------
+MAN7=$S/doc/liblockonfault.7
+sed -e 's/\\f[BIRP]//g' -e 's/\\%//g' -e 's/\\-/-/g' -e 's/\\c$//' \
+	"$MAN7" >"$T/man" 2>/dev/null
+while IFS=$TAB read -r name lo def; do
+	check "liblockonfault.7 ENVIRONMENT: LOCKONFAULT_$name with default $def" \
+		man_entry ENVIRONMENT "LOCKONFAULT_$name" "$def"
+done <"$T/table"
+check "liblockonfault.7 documents lof_stats_get, lof_lock_onfault, lof_resolve" \
+	eval 'grep -q "^\.B lof_stats_get$" "$T/man" &&
+	      grep -q "^\.B lof_lock_onfault$" "$T/man" &&
+	      grep -q "^\.B lof_resolve$" "$T/man"'
+renders "$MAN7"
+
+# ---------------------------------------------------------------------
+# README.md: a row of the environment table per option, its long option
+# and its default in the last cell; and no row the table lacks.
+# ---------------------------------------------------------------------
+README=$S/README.md
+while IFS=$TAB read -r name lo def; do
+	check "README table: LOCKONFAULT_$name, --$lo, default $def" \
+		eval 'grep "^| \`LOCKONFAULT_$name\` | \`--$lo[=[]" "$README" |
+		      grep -q " | $def |\$"'
+done <"$T/table"
+extra=$(sed -n 's/^| `LOCKONFAULT_\([A-Z_]*\)`.*/\1/p' "$README" |
+	while read -r v; do
+		cut -f1 "$T/table" | grep -qx "$v" || echo "$v"
+	done)
+check "README table: no variable the option table lacks ($extra)" \
+	[ -z "$extra" ]
 
 echo "1..$n"
 cat "$T/results"

@@ -684,6 +684,37 @@ static void test_load_secure(void **state)
 	assert_int_equal(lof_config.backtrace, 1);
 }
 
+/* LOCKONFAULT_ONLY / LOCKONFAULT_SKIP lists. */
+static void test_list_has(void **state)
+{
+	(void)state;
+	assert_true(config_list_has("demo", "demo"));
+	assert_true(config_list_has("a,demo,b", "demo"));
+	assert_true(config_list_has(",,demo,", "demo"));
+	assert_false(config_list_has("demo2,xdemo,dem", "demo"));
+	assert_false(config_list_has("Demo", "demo"));
+	assert_false(config_list_has("", "demo"));
+	assert_false(config_list_has("a,,b", ""));
+}
+
+static void test_selects(void **state)
+{
+	struct lof_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_true(config_selects(&cfg, "python3", "python3.11"));
+	strcpy(cfg.only, "python3,java");
+	assert_true(config_selects(&cfg, "python3", "python3.11"));
+	assert_true(config_selects(&cfg, "x", "java"));
+	assert_false(config_selects(&cfg, "bash", "bash"));
+	strcpy(cfg.skip, "python3.11");
+	assert_false(config_selects(&cfg, "python3", "python3.11"));
+	cfg.only[0] = '\0';
+	assert_true(config_selects(&cfg, "bash", "bash"));
+	assert_false(config_selects(&cfg, "python3.11", "python3.11"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +730,8 @@ int main(void)
 		cmocka_unit_test(test_set_enums),
 		cmocka_unit_test(test_set_string),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_list_has),
+		cmocka_unit_test(test_selects),
 		cmocka_unit_test_setup_teardown(test_load_secure, save_globals,
 						restore_globals),
 		LOAD_TEST(test_load_empty),
