@@ -101,6 +101,7 @@ int maps_walk(uintptr_t start, uintptr_t end,
 	      int (*fn)(const struct maps_entry *e, void *arg), void *arg)
 {
 	char buf[CHUNK], line[LINE_MAX_];
+	uintptr_t floor = start;	/* everything below was handed out */
 	size_t llen = 0;
 	int fd, r = 0, past = 0;
 	ssize_t n = 0;
@@ -121,18 +122,26 @@ int maps_walk(uintptr_t start, uintptr_t end,
 			llen = 0;
 			if (maps_parse_line(line, &e) != 0)
 				continue;
-			if (e.end <= start)
+			/*
+			 * The kernel resumes each read at the mapping that
+			 * holds the last address shown. If mappings changed
+			 * meanwhile (fn's own mprotect, another thread's), a
+			 * mapping may be shown again, grown backwards over
+			 * what fn already had: each address goes out once.
+			 */
+			if (e.end <= floor)
 				continue;
 			if (e.start >= end) {
 				past = 1;	/* sorted: nothing further matters */
 				break;
 			}
-			if (e.start < start) {
-				e.offset += start - e.start;
-				e.start = start;
+			if (e.start < floor) {
+				e.offset += floor - e.start;
+				e.start = floor;
 			}
 			if (e.end > end)
 				e.end = end;
+			floor = e.end;
 			r = fn(&e, arg);
 		}
 	}

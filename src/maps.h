@@ -27,8 +27,9 @@ struct maps_entry {
 
 /*
  * Call fn for every mapping intersecting [start, end), in address
- * order, with the entry clipped to the range. fn returns 0 to go on,
- * anything else to stop; that value is returned.
+ * order, with the entry clipped to the range; each address is handed
+ * out at most once, even when mappings change during the walk. fn
+ * returns 0 to go on, anything else to stop; that value is returned.
  * Context: not in a signal handler (reads a file), allocation-free.
  * Return: fn's non-zero value, 0 when done, or -errno if the file
  * cannot be read.
