@@ -108,8 +108,15 @@ static uintptr_t self_lo, self_hi;
  */
 static unsigned long map_limit, map_base;
 
-/* Set in a child of fork (engine_atfork_child); see fault(). */
-static int in_child;
+/*
+ * Batch-lock mode, set at init: pending ranges are not VM_LOCKED in the
+ * kernel, and each batch is locked when it is opened. Used for
+ * LOCKONFAULT_CHARGE=touched (so RLIMIT_MEMLOCK is charged batch by
+ * batch) and on kernels without MLOCK_ONFAULT (have_onfault 0), where a
+ * batch is locked, and populated, with plain mlock.
+ */
+static int batch_lock;
+static int have_onfault;
 
 /*
  * mlockall(MCL_FUTURE) is in force: later mappings made through our
@@ -123,16 +130,34 @@ static int future;
  * mappings, and is only a reclaim hint on others; ENOMEM means a hole.
  * It stops at the first locked mapping, so a range is checked from its
  * start only: callers probe a page. Kernels before 5.4 refuse the advice
- * itself, which reads as "locked". A child of fork has no locks at all
- * (the kernel never copies them): there the probe cannot tell, and says
- * yes.
+ * itself, which reads as "locked". In batch-lock mode pending memory is
+ * not VM_LOCKED: there the probe cannot tell, and says yes.
  * Context: any, including the SIGSEGV handler (async-signal-safe).
  */
 static int still_locked(uintptr_t addr, size_t len)
 {
-	return in_child ||
+	return batch_lock ||
 	       sys_madvise((void *)addr, len, MADV_COLD) == -EINVAL;
 }
+
+/*
+ * Batch-lock mode: lock [addr, addr + len), just opened. A refusal
+ * (RLIMIT_MEMLOCK) leaves the pages accessible and unlocked: counted,
+ * and said once.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+static void lock_opened(uintptr_t addr, size_t len)
+{
+	int r = have_onfault ? sys_mlock2((void *)addr, len, MLOCK_ONFAULT)
+			     : sys_mlock((void *)addr, len);
+
+	if (r) {
+		stat_add(failures, 1);
+		log_warn_once("cannot lock %p-%p (errno %d): left unlocked",
+			      (void *)addr, (void *)(addr + len), -r);
+	}
+}
+
 
 /*
  * The grace period. The handler acts on a copy of an entry: between
@@ -246,7 +271,8 @@ void engine_init(void)
 {
 	/* len 0 checks the flags and nothing else; EPERM means it exists. */
 	int r = sys_mlock2(NULL, 0, MLOCK_ONFAULT);
-	int onfault = r == 0 || r == -EPERM;
+
+	have_onfault = r == 0 || r == -EPERM;
 
 	dl_iterate_phdr(find_self, NULL);
 	map_limit = read_ulong("/proc/sys/vm/max_map_count");
@@ -256,10 +282,17 @@ void engine_init(void)
 		lof_mode = LOF_MODE_PASS;
 		break;
 	case LOF_ENGINE_NATIVE:
-		lof_mode = onfault ? LOF_MODE_NATIVE : LOF_MODE_PASS;
-		break;
+		if (have_onfault) {
+			lof_mode = LOF_MODE_NATIVE;
+			break;
+		}
+		log_info("the kernel refuses MLOCK_ONFAULT (errno %d): falling back to the sigsegv engine",
+			 -r);
+		/* fall through */
 	default:
-		lof_mode = onfault ? LOF_MODE_KERNEL : LOF_MODE_PASS;
+		lof_mode = LOF_MODE_KERNEL;
+		batch_lock = !have_onfault ||
+			     lof_config.charge == LOF_CHARGE_TOUCHED;
 		break;
 	}
 	/*
@@ -270,11 +303,10 @@ void engine_init(void)
 		log_warn("cannot install the SIGSEGV handler: memory is locked the ordinary way");
 		lof_mode = LOF_MODE_PASS;
 	}
-	if (lof_config.engine != LOF_ENGINE_OFF && !onfault)
-		log_warn("the kernel refuses MLOCK_ONFAULT (errno %d): memory is locked the ordinary way",
-			 -r);
-	log_debug("engine mode %d, batch %zu, max batch %zu, min size %zu",
-		  lof_mode, lof_config.batch, lof_config.max_batch,
+	if (lof_mode == LOF_MODE_KERNEL && !have_onfault)
+		log_info("without MLOCK_ONFAULT, each batch is locked with mlock when first touched");
+	log_debug("engine mode %d, batch lock %d, batch %zu, max batch %zu, min size %zu",
+		  lof_mode, batch_lock, lof_config.batch, lof_config.max_batch,
 		  lof_config.min_size);
 }
 
@@ -383,6 +415,8 @@ static int fault_locked(uintptr_t addr, void *uc)
 		stat_add(failures, 1);
 		return retry_once(page, gen);
 	}
+	if (batch_lock)
+		lock_opened(b0, b1 - b0);
 	last_page = page;
 	last_gen = gen;
 	region_set_hint(&lof_regions, addr, (uint32_t)pages, b1);
@@ -420,6 +454,8 @@ void engine_resolve(uintptr_t addr, size_t len)
 		if (r.prot == PROT_NONE)
 			continue;
 		if (sys_mprotect((void *)lo, hi - lo, r.prot) == 0) {
+			if (batch_lock)
+				lock_opened(lo, hi - lo);
 			stat_add(buffers_resolved, 1);
 			stat_add(handler_ns, (uint64_t)(sys_clock_ns() - t0));
 		} else {
@@ -452,9 +488,11 @@ void engine_handler(int sig, siginfo_t *si, void *uc)
  * Make every managed page in [start, end) accessible at the program's
  * protection and drop it from the table. A piece whose mprotect fails
  * (out of kernel mappings) stays in the table: its pages are still
- * resolved on touch, which is all an unlocked page needs.
+ * resolved on touch, which is all an unlocked page needs. In batch-lock
+ * mode, relock locks what is opened, for a caller that changes the
+ * range but leaves it locked (mprotect, mremap).
  */
-static void release(uintptr_t start, uintptr_t end)
+static void release(uintptr_t start, uintptr_t end, int relock)
 {
 	struct region buf[32];
 	uintptr_t at = start;
@@ -480,6 +518,8 @@ static void release(uintptr_t start, uintptr_t end)
 			} else if (sys_mprotect((void *)r->start,
 						r->end - r->start,
 						r->prot) == 0) {
+				if (relock && batch_lock)
+					lock_opened(r->start, r->end - r->start);
 				region_remove(&lof_regions, r->start, r->end);
 			} else if (region_lookup(&lof_regions, r->start, &whole) &&
 				   sys_mprotect((void *)whole.start,
@@ -490,6 +530,9 @@ static void release(uintptr_t start, uintptr_t end)
 				 * entry merges instead of splitting. The rest
 				 * of it stays in the table, open and harmless.
 				 */
+				if (relock && batch_lock)
+					lock_opened(whole.start,
+						    whole.end - whole.start);
 				region_remove(&lof_regions, r->start, r->end);
 			} else {
 				stat_add(failures, 1);
@@ -591,8 +634,12 @@ static int register_piece(const struct maps_entry *e, void *arg)
 		log_warn_once("cannot protect %p-%p (errno %d): locking it the ordinary way",
 			      (void *)e->start, (void *)e->end, -r);
 	}
-	if (c->populate) {
-		r = sys_mlock((void *)e->start, e->end - e->start);
+	/* Batch-lock mode: nothing locked the range yet. */
+	if (c->populate || batch_lock) {
+		r = c->populate || !have_onfault ?
+			sys_mlock((void *)e->start, e->end - e->start) :
+			sys_mlock2((void *)e->start, e->end - e->start,
+				   MLOCK_ONFAULT);
 		if (r && !c->err)
 			c->err = r;
 	}
@@ -619,10 +666,60 @@ static int plain_lock(const void *addr, size_t len, unsigned int flags,
 	return is_mlock2 ? sys_mlock2(addr, len, flags) : sys_mlock(addr, len);
 }
 
+static int hole_check(const struct maps_entry *m, void *arg)
+{
+	uintptr_t *next = arg;
+
+	if (m->start != *next)
+		return -ENOMEM;
+	*next = m->end;
+	return 0;
+}
+
+/*
+ * Batch-lock mode: what the kernel's mlock would refuse before it
+ * charges anything. mlock(addr, 0) answers EPERM when the process may
+ * not lock at all; then every page must be mapped (ENOMEM).
+ */
+static int lock_check(uintptr_t s, uintptr_t e)
+{
+	uintptr_t next = s;
+	int r = sys_mlock((void *)s, 0);
+
+	if (r == 0)
+		r = maps_walk(s, e, hole_check, &next);
+	if (r == 0 && next != e)
+		r = -ENOMEM;
+	return r;
+}
+
+/* Make the pages [s, e) lock-on-fault; addr and len as the program gave. */
+static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
+		      int populate)
+{
+	struct reg_ctx c = { .populate = populate };
+	sigset_t saved;
+	int r;
+
+	region_lock(&saved);
+	r = batch_lock ? lock_check(s, e) : sys_mlock2(addr, len, MLOCK_ONFAULT);
+	if (r == 0) {
+		/* Pieces already managed are registered afresh. */
+		release(s, e, 0);
+		c.sp = (uintptr_t)__builtin_frame_address(0);
+		r = maps_walk(s, e, register_piece, &c);
+		if (r == 0)
+			r = c.err;
+		if (c.added)
+			stat_add(regions, 1);
+	}
+	region_unlock(&saved);
+	return r;
+}
+
 int engine_mlock(const void *addr, size_t len, unsigned int flags,
 		 int is_mlock2)
 {
-	struct reg_ctx c = { .populate = !(flags & MLOCK_ONFAULT) };
 	uintptr_t s, e;
 	sigset_t saved;
 	int r;
@@ -633,33 +730,22 @@ int engine_mlock(const void *addr, size_t len, unsigned int flags,
 		return -EINVAL;
 	if (lof_mode == LOF_MODE_NATIVE)
 		return sys_mlock2(addr, len, MLOCK_ONFAULT);
+	/* A kernel without MLOCK_ONFAULT refuses it itself. */
+	if (!have_onfault && (flags & MLOCK_ONFAULT))
+		return plain_lock(addr, len, flags, is_mlock2);
 	if (bounds(addr, len, &s, &e))
-		return sys_mlock2(addr, len, MLOCK_ONFAULT);
+		return plain_lock(addr, len, flags, is_mlock2);
 
 	if (e - s < lof_config.min_size) {
 		if (!region_overlaps(&lof_regions, s, e))
 			return plain_lock(addr, len, flags, is_mlock2);
 		region_lock(&saved);
-		release(s, e);
+		release(s, e, 0);
 		r = plain_lock(addr, len, flags, is_mlock2);
 		region_unlock(&saved);
 		return r;
 	}
-
-	region_lock(&saved);
-	r = sys_mlock2(addr, len, MLOCK_ONFAULT);
-	if (r == 0) {
-		/* Pieces already managed are registered afresh. */
-		release(s, e);
-		c.sp = (uintptr_t)__builtin_frame_address(0);
-		r = maps_walk(s, e, register_piece, &c);
-		if (r == 0)
-			r = c.err;
-		if (c.added)
-			stat_add(regions, 1);
-	}
-	region_unlock(&saved);
-	return r;
+	return lock_range(addr, len, s, e, !(flags & MLOCK_ONFAULT));
 }
 
 int engine_munlock(const void *addr, size_t len)
@@ -672,7 +758,7 @@ int engine_munlock(const void *addr, size_t len)
 	    !region_overlaps(&lof_regions, s, e))
 		return sys_munlock(addr, len);
 	region_lock(&saved);
-	release(s, e);
+	release(s, e, 0);
 	r = sys_munlock(addr, len);
 	region_unlock(&saved);
 	return r;
@@ -735,7 +821,7 @@ int engine_mlockall(int flags)
 	sigset_t saved;
 	int r;
 
-	if (lof_mode == LOF_MODE_PASS)
+	if (lof_mode == LOF_MODE_PASS || !have_onfault)
 		return sys_mlockall(flags);
 	/*
 	 * Adding MCL_ONFAULT never changes the kernel's answer: it refuses
@@ -769,7 +855,7 @@ int engine_munlockall(void)
 	    (!region_count(&lof_regions) && !future))
 		return sys_munlockall();
 	region_lock(&saved);
-	release(0, UINTPTR_MAX);
+	release(0, UINTPTR_MAX, 0);
 	r = sys_munlockall();
 	if (r == 0)
 		future = 0;
@@ -788,7 +874,7 @@ int engine_munmap(void *addr, size_t len)
 	    bounds(addr, len, &s, &e) || !region_overlaps(&lof_regions, s, e))
 		return sys_munmap(addr, len);
 	region_lock(&saved);
-	release(s, e);
+	release(s, e, 0);
 	r = sys_munmap(addr, len);
 	if (r == 0)
 		forget(s, e);	/* what release could not open */
@@ -811,7 +897,7 @@ int engine_mprotect(void *addr, size_t len, int prot)
 	 * never PROT_NONE with no entry to explain them.
 	 */
 	region_lock(&saved);
-	release(s, e);
+	release(s, e, 1);
 	r = sys_mprotect(addr, len, prot);
 	if (r == 0)
 		forget(s, e);
@@ -894,7 +980,10 @@ static long mmap_managed(void *addr, size_t len, int prot, int flags, int fd,
 		p = mmap_managed(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
 		if (p < 0 && p > -4096)
 			return p;
-		r = engine_mlock((void *)p, len, MLOCK_ONFAULT, 1);
+		r = lof_mode == LOF_MODE_NATIVE ?
+			sys_mlock2((void *)p, len, MLOCK_ONFAULT) :
+			lock_range((void *)p, len, (uintptr_t)p,
+				   page_up((uintptr_t)p + len), 0);
 		if (r) {
 			/* As mmap(MAP_LOCKED) fails: EPERM, else EAGAIN. */
 			sys_munmap((void *)p, len);
@@ -913,7 +1002,7 @@ static long mmap_managed(void *addr, size_t len, int prot, int flags, int fd,
 
 	/* MAP_FIXED over managed pages: they leave the table first. */
 	region_lock(&saved);
-	release(s, e);
+	release(s, e, 0);
 	p = sys_mmap(addr, len, prot, flags, fd, off);
 	if (!(p < 0 && p > -4096))
 		forget(s, e);
@@ -935,7 +1024,7 @@ long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		p = sys_mremap(old, old_len, new_len, flags, new_addr);
 	} else {
 		region_lock(&saved);
-		release(s, e);
+		release(s, e, 1);
 		p = sys_mremap(old, old_len, new_len, flags, new_addr);
 		region_unlock(&saved);
 	}
@@ -950,13 +1039,44 @@ long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
 
 /*
  * The table lock is held across fork so that the child never inherits
- * it taken by a thread that does not exist there. The child keeps the
- * table and the pending pages; its faults open them, and since the
- * kernel copies no lock into a child, nothing is locked there.
+ * it taken by a thread that does not exist there.
+ *
+ * The kernel copies no lock into a child, so pending has no meaning
+ * there: the child opens every pending page at the program's protection
+ * and starts with an empty table, a process like any other. It could
+ * not keep the entries safely: with no VM_LOCKED left, the stale-entry
+ * probe cannot tell them from memory glibc unmapped and reused. So the
+ * parent drops stale entries before it forks, while the probe works.
+ * vfork and posix_spawn run no fork hooks; their child shares the
+ * parent's memory and table until it execs, and its faults are resolved
+ * as the parent's.
  */
 void engine_atfork_prepare(void)
 {
+	struct region buf[32];
+	uintptr_t at = 0;
+	int dropped = 0;
+
 	region_atfork_prepare();
+	if (lof_mode != LOF_MODE_KERNEL || batch_lock)
+		return;
+	for (;;) {
+		size_t n = region_collect(&lof_regions, at, UINTPTR_MAX, buf,
+					  ARRAY_SIZE(buf));
+		size_t got = n < ARRAY_SIZE(buf) ? n : ARRAY_SIZE(buf);
+
+		for (size_t i = 0; i < got; i++) {
+			if (still_locked(buf[i].start, lof_page_size))
+				continue;
+			region_remove(&lof_regions, buf[i].start, buf[i].end);
+			dropped = 1;
+		}
+		if (got == n)
+			break;
+		at = buf[got - 1].end;
+	}
+	if (dropped)
+		wait_for_readers();
 }
 
 void engine_atfork_parent(void)
@@ -964,11 +1084,43 @@ void engine_atfork_parent(void)
 	region_atfork_release();
 }
 
+static int open_piece(const struct maps_entry *e, void *arg)
+{
+	const struct region *r = arg;
+
+	if (sys_mprotect((void *)e->start, e->end - e->start, r->prot)) {
+		stat_add(failures, 1);
+		log_warn_once("fork: cannot open %p-%p in the child",
+			      (void *)e->start, (void *)e->end);
+	}
+	return 0;
+}
+
 void engine_atfork_child(void)
 {
+	struct region buf[32];
+	size_t n;
+
 	/* Handlers of the parent's other threads do not exist here. */
 	grace_active[0] = grace_active[1] = 0;
-	in_child = 1;
 	sigchain_atfork_child();
+	while ((n = region_collect(&lof_regions, 0, UINTPTR_MAX, buf,
+				   ARRAY_SIZE(buf))) != 0) {
+		size_t got = n < ARRAY_SIZE(buf) ? n : ARRAY_SIZE(buf);
+
+		for (size_t i = 0; i < got; i++) {
+			struct region *r = &buf[i];
+
+			/*
+			 * ENOMEM: part of it is not in the child at all
+			 * (MADV_DONTFORK); open what is, piece by piece.
+			 */
+			if (r->prot != PROT_NONE &&
+			    sys_mprotect((void *)r->start, r->end - r->start,
+					 r->prot) == -ENOMEM)
+				maps_walk(r->start, r->end, open_piece, r);
+			region_remove(&lof_regions, r->start, r->end);
+		}
+	}
 	region_atfork_release();
 }

@@ -1,7 +1,7 @@
 /*
  * interpose-sig.c - the exported signal calls: sigaction, signal,
  * bsd_signal, sysv_signal, sigset, sigprocmask, pthread_sigmask,
- * sigsuspend, siglongjmp and longjmp.
+ * sigpending, sigsuspend, siglongjmp and longjmp.
  *
  * For SIGSEGV, once the engine's handler is installed, sigaction and
  * signal only change (and report) the program's own disposition kept
@@ -16,10 +16,36 @@
 #include <setjmp.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "interpose.h"
 #include "sigchain.h"
+
+/* Signals whose handler's sa_mask, as the program gave it, has SIGSEGV. */
+static uint64_t mask_segv;
+
+/*
+ * After a successful sigaction on sig: put SIGSEGV back into the old
+ * mask reported if the program had it there, then record whether the
+ * new one has it (segv 1 or 0; -1 when nothing was installed).
+ */
+static void report_mask(int sig, struct sigaction *old, int segv)
+{
+	uint64_t bit = sig > 0 && sig <= 64 ? (uint64_t)1 << (sig - 1) : 0;
+	uint64_t was;
+
+	if (!bit)
+		return;
+	if (segv < 0)
+		was = __atomic_load_n(&mask_segv, __ATOMIC_RELAXED);
+	else if (segv)
+		was = __atomic_fetch_or(&mask_segv, bit, __ATOMIC_RELAXED);
+	else
+		was = __atomic_fetch_and(&mask_segv, ~bit, __ATOMIC_RELAXED);
+	if (old && (was & bit))
+		sigaddset(&old->sa_mask, SIGSEGV);
+}
 
 LOF_EXPORT int sigaction(int sig, const struct sigaction *act,
 			 struct sigaction *old)
@@ -41,15 +67,23 @@ LOF_EXPORT int sigaction(int sig, const struct sigaction *act,
 	}
 	/*
 	 * Another signal's handler must not really block SIGSEGV while it
-	 * runs: pending pages it touches would kill the process.
+	 * runs: pending pages it touches would kill the process. The bit
+	 * for sig in mask_segv remembers that the program asked for it, so
+	 * that the mask is reported back as it was given.
 	 */
 	if (act && sigchain_installed() && sigismember(&act->sa_mask, SIGSEGV)) {
 		struct sigaction copy = *act;
 
 		sigdelset(&copy.sa_mask, SIGSEGV);
-		return real_sigaction(sig, &copy, old);
+		r = real_sigaction(sig, &copy, old);
+		if (r == 0)
+			report_mask(sig, old, 1);
+		return r;
 	}
-	return real_sigaction(sig, act, old);
+	r = real_sigaction(sig, act, old);
+	if (r == 0)
+		report_mask(sig, old, act ? 0 : -1);
+	return r;
 }
 
 /* Install handler with flags through our sigaction; return the old one. */
@@ -191,6 +225,20 @@ LOF_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 	if (!real_pthread_sigmask)
 		real_pthread_sigmask = (mask_fn)next("pthread_sigmask");
 	return mask_call(real_pthread_sigmask, how, set, old);
+}
+
+/* A SIGSEGV held for the thread is pending, as far as it can tell. */
+LOF_EXPORT int sigpending(sigset_t *set)
+{
+	static int (*real_sigpending)(sigset_t *);
+	int r;
+
+	if (!real_sigpending)
+		real_sigpending = (int (*)(sigset_t *))next("sigpending");
+	r = real_sigpending(set);
+	if (r == 0 && sigchain_held())
+		sigaddset(set, SIGSEGV);
+	return r;
 }
 
 static void before_jump(struct __jmp_buf_tag *env)

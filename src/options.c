@@ -26,6 +26,7 @@ struct lof_config lof_config = {
 };
 
 static const char *const engine_names[] = { "sigsegv", "native", "off", NULL };
+static const char *const charge_names[] = { "range", "touched", NULL };
 static const char *const bool_names[] = { "0", "1", "no", "yes", "false",
 					  "true", "off", "on", NULL };
 static const char *const log_names[] = { "error", "warn", "info", "debug",
@@ -46,6 +47,9 @@ const struct lof_option lof_options[] = {
 	{ "ENGINE", "engine", LOF_OPT_ENUM, OFF(engine), 0, 0, engine_names,
 	  "sigsegv", "sigsegv, native or off",
 	  "sigsegv: user-space engine; native: kernel ONFAULT flags; off: pass through" },
+	{ "CHARGE", "charge", LOF_OPT_ENUM, OFF(charge), 0, 0, charge_names,
+	  "range", "range or touched",
+	  "RLIMIT_MEMLOCK charge: the whole range at the call, or batches as touched" },
 	{ "LOG", "log", LOF_OPT_ENUM, OFF(log_level), 0, 0, log_names, "warn",
 	  "error, warn, info or debug", "what the library prints on stderr" },
 	{ "STATS", "stats", LOF_OPT_STRING, OFF(stats), 0, 0, NULL, "",

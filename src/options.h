@@ -19,6 +19,11 @@ enum lof_engine {
 	LOF_ENGINE_OFF,
 };
 
+enum lof_charge {
+	LOF_CHARGE_RANGE,	/* the whole range, at the lock call */
+	LOF_CHARGE_TOUCHED,	/* each batch, when it is first touched */
+};
+
 #define LOF_BATCH_DEFAULT 16
 #define LOF_MAX_BATCH_DEFAULT 512
 #define LOF_MIN_SIZE_DEFAULT (1UL << 20)
@@ -29,6 +34,7 @@ struct lof_config {
 	size_t max_batch;	/* bound for batch growth, pages */
 	size_t min_size;	/* smaller lock calls go to the kernel as is */
 	int engine;		/* enum lof_engine */
+	int charge;		/* enum lof_charge */
 	int log_level;		/* enum lof_log_level */
 	char stats[LOF_STATS_MAX]; /* "" off, "stderr", or a path (%p) */
 	int backtrace;		/* print a backtrace before a genuine crash */

@@ -21,7 +21,11 @@
  * program believes about it is kept per thread in view_blocked: set by
  * its sigprocmask/pthread_sigmask calls and while its SIGSEGV handler
  * runs, reported back by them, and honoured the kernel's way (a fault
- * with SIGSEGV blocked kills the process).
+ * with SIGSEGV blocked kills the process). A SIGSEGV sent (kill, raise,
+ * sigqueue) while the program believes it blocked is held for the
+ * thread, one instance as the kernel keeps for a standard signal, and
+ * sent again to the thread, same siginfo, when the view unblocks it;
+ * sigpending() shows it meanwhile.
  */
 #include "config.h"
 #include "sigchain.h"
@@ -29,7 +33,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
 
+#include "arch.h"
 #include "backtrace.h"
 #include "log.h"
 #include "options.h"
@@ -44,6 +50,29 @@ static int installed;
 
 /* The program's view: is SIGSEGV blocked on this thread? */
 static LOF_TLS int view_blocked;
+
+/* A sent SIGSEGV held while the view blocks it. */
+static LOF_TLS siginfo_t held_info;
+static LOF_TLS int held;
+
+/*
+ * Send the held SIGSEGV again, to this thread: unblocked now, it is
+ * delivered (to our handler, then the program's) before the system
+ * call returns, as a pending signal is when a mask call unblocks it.
+ * Context: any (async-signal-safe).
+ */
+static void release_held(void)
+{
+	siginfo_t info;
+
+	if (!held || view_blocked)
+		return;
+	info = held_info;
+	held = 0;
+	arch_syscall6(SYS_rt_tgsigqueueinfo, sys_getpid(),
+		      arch_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0), SIGSEGV,
+		      (long)&info, 0, 0);
+}
 
 void sigchain_init(void)
 {
@@ -204,6 +233,14 @@ void sigchain_deliver(int sig, siginfo_t *si, void *uc)
 		default_action(sig, sent);
 		return;
 	}
+	/* A sent one waits, as a blocked signal does. */
+	if (sent && view_blocked) {
+		if (!held) {
+			held_info = *si;
+			held = 1;
+		}
+		return;
+	}
 	if (!(a.sa_flags & SA_SIGINFO) && a.sa_handler == SIG_IGN) {
 		if (sent)
 			return;
@@ -235,6 +272,7 @@ void sigchain_deliver(int sig, siginfo_t *si, void *uc)
 		a.sa_handler(sig);
 	/* A handler that jumps out instead ends in sigchain_longjmp(). */
 	view_blocked = prev;
+	release_held();
 }
 
 const sigset_t *sigchain_wait_mask(const sigset_t *mask, sigset_t *copy)
@@ -260,10 +298,18 @@ int sigchain_view(void)
 void sigchain_set_view(int blocked)
 {
 	view_blocked = blocked;
+	release_held();
+}
+
+int sigchain_held(void)
+{
+	return held;
 }
 
 void sigchain_longjmp(int mask_saved, const sigset_t *saved)
 {
-	if (mask_saved)
+	if (mask_saved) {
 		view_blocked = sigismember(saved, SIGSEGV) == 1;
+		release_held();
+	}
 }

@@ -63,6 +63,9 @@ LOF_AS_SAFE void sigchain_deliver(int sig, siginfo_t *si, void *uc);
 LOF_AS_SAFE int sigchain_view(void);
 LOF_AS_SAFE void sigchain_set_view(int blocked);
 
+/* Is a sent SIGSEGV held for this thread (sigpending)? */
+LOF_AS_SAFE int sigchain_held(void);
+
 /*
  * A siglongjmp is about to restore a saved mask (if mask_saved): the
  * program's view of SIGSEGV follows it.

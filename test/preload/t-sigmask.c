@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,6 +64,14 @@ static void blocked_fault(void *arg)
 	*(volatile int *)(uintptr_t)0x10000 = 1;
 }
 
+static volatile sig_atomic_t segv_sent, segv_code;
+
+static void on_segv_sent(int sig, siginfo_t *si, void *uc)
+{
+	segv_sent++;
+	segv_code = si->si_code;
+}
+
 int main(void)
 {
 	sigset_t all, m;
@@ -73,7 +82,7 @@ int main(void)
 
 	probe_require_preloaded();
 	pg = probe_page_size();
-	plan(10);
+	plan(15);
 
 	/* Block everything before any lock call, as daemons do at start. */
 	sigfillset(&all);
@@ -104,8 +113,31 @@ int main(void)
 	ok(usr1_ok, "a handler with sigfillset(sa_mask) uses pending pages");
 	memset(&sa, 0, sizeof(sa));
 	sigaction(SIGUSR1, NULL, &sa);
-	ok(sigismember(&sa.sa_mask, SIGUSR1) == 1,
-	   "sigaction still reports that handler's own mask");
+	ok(sigismember(&sa.sa_mask, SIGUSR1) == 1 &&
+	   sigismember(&sa.sa_mask, SIGSEGV) == 1,
+	   "sigaction reports that handler's mask back whole, SIGSEGV included");
+	{
+		/* The kernel's layout of struct sigaction (x86_64, arm64). */
+		struct {
+			void *handler;
+			unsigned long flags;
+			void *restorer;
+			uint64_t mask;
+		} raw;
+
+		/* The kernel's own record: SIGSEGV left out. */
+		memset(&raw, 0, sizeof(raw));
+		ok(syscall(SYS_rt_sigaction, SIGUSR1, NULL, &raw, 8) == 0 &&
+		   (raw.mask & (1ULL << (SIGUSR1 - 1))) &&
+		   !(raw.mask & (1ULL << (SIGSEGV - 1))),
+		   "the kernel's copy of that mask leaves SIGSEGV out");
+		sa.sa_handler = on_usr1;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+		sigaction(SIGUSR1, NULL, &sa);
+		ok(sigismember(&sa.sa_mask, SIGSEGV) == 0,
+		   "a later mask without SIGSEGV is reported without it");
+	}
 
 	pthread_sigmask(SIG_SETMASK, NULL, &m);
 	ok(sigismember(&m, SIGSEGV) == 0,
@@ -136,6 +168,36 @@ int main(void)
 		   usr1_ok,
 		   "a handler run inside ppoll(all but one) uses pending pages");
 		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	}
+
+	/* A SIGSEGV sent while the program blocks it waits, as the kernel's. */
+	{
+		sigset_t one, pend;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_segv_sent;
+		sa.sa_flags = SA_SIGINFO;
+		sigaction(SIGSEGV, &sa, NULL);
+		sigemptyset(&one);
+		sigaddset(&one, SIGSEGV);
+		sigprocmask(SIG_BLOCK, &one, NULL);
+		raise(SIGSEGV);
+		raise(SIGSEGV);
+		sigemptyset(&pend);
+		ok(segv_sent == 0 && sigpending(&pend) == 0 &&
+		   sigismember(&pend, SIGSEGV) == 1,
+		   "a SIGSEGV raised while blocked is held, and sigpending shows it");
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		ok(segv_sent == 1 && segv_code == SI_TKILL,
+		   "unblocking delivers it once, with its siginfo (%d, code %d)",
+		   segv_sent, segv_code);
+		sigemptyset(&pend);
+		sigpending(&pend);
+		ok(sigismember(&pend, SIGSEGV) == 0,
+		   "and it is no longer pending");
+		sa.sa_handler = SIG_DFL;
+		sa.sa_flags = 0;
+		sigaction(SIGSEGV, &sa, NULL);
 	}
 
 	/* With SIGSEGV blocked (as the program sees it), a real fault kills. */
