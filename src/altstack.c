@@ -9,8 +9,13 @@
  * kills the process. With an alternate stack the frame goes there and
  * the fault is resolved like any other.
  *
- * Threads get one when they start (the interposed pthread_create wraps
- * the start routine), the first thread when the library loads. A thread
+ * Threads get one when they start, the first thread when the library
+ * loads. The interposed pthread_create maps it and passes it to the new
+ * thread with the start routine stored at its low end (where a signal
+ * frame, pushed from the top, never reaches before the thread has read
+ * it): no malloc, which in a new thread would set up a malloc arena the
+ * program never asked for (64 MiB of address space, locked under
+ * mlockall(MCL_FUTURE)). A thread
  * that already has one, the program's own, keeps it; the program may
  * also replace ours at any time. Ours is unmapped when the thread exits,
  * by a thread-specific-data destructor, after it is disabled if it is
@@ -85,6 +90,18 @@ static void registry_del(uintptr_t p)
 	}
 }
 
+void altstack_unlock_all(void)
+{
+	unsigned int used = __atomic_load_n(&alt_used, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < used; i++) {
+		uintptr_t p = __atomic_load_n(&alt_slots[i], __ATOMIC_ACQUIRE);
+
+		if (p)
+			sys_munlock((void *)p, ALT_SIZE);
+	}
+}
+
 int altstack_within(uintptr_t start, uintptr_t end)
 {
 	unsigned int used = __atomic_load_n(&alt_used, __ATOMIC_ACQUIRE);
@@ -115,43 +132,59 @@ static void destroy(void *p)
 	if (get_altstack(&cur) == 0 && cur.ss_sp == p &&
 	    !(cur.ss_flags & SS_ONSTACK))
 		set_altstack(&off);
-	sys_munmap(p, ALT_SIZE);
-	registry_del((uintptr_t)p);
+	altstack_free(p);
 }
 
-void altstack_thread(void)
+void *altstack_new(void)
 {
-	stack_t cur, st;
-	long p;
+	long p = sys_mmap(NULL, ALT_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 
-	if (get_altstack(&cur) != 0 || !(cur.ss_flags & SS_DISABLE))
-		return;
-	p = sys_mmap(NULL, ALT_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (p < 0 && p > -4096) {
 		log_warn_once("cannot map an alternate signal stack (errno %d)",
 			      (int)-p);
-		return;
+		return NULL;
 	}
+	/* Never the program's locked memory: see altstack_unlock_all(). */
+	sys_munlock((void *)p, ALT_SIZE);
 	/* Entered before it is used: see the head comment. */
 	if (registry_add((uintptr_t)p)) {
 		log_warn_once("too many threads: some go without an alternate signal stack");
 		sys_munmap((void *)p, ALT_SIZE);
+		return NULL;
+	}
+	return (void *)p;
+}
+
+void altstack_free(void *p)
+{
+	sys_munmap(p, ALT_SIZE);
+	registry_del((uintptr_t)p);
+}
+
+void altstack_use(void *p)
+{
+	stack_t cur, st;
+
+	if (!p)
+		return;
+	if (get_altstack(&cur) != 0 || !(cur.ss_flags & SS_DISABLE)) {
+		altstack_free(p);	/* the thread has one of its own */
 		return;
 	}
-	st.ss_sp = (void *)p;
+	st.ss_sp = p;
 	st.ss_size = ALT_SIZE;
 	st.ss_flags = 0;
 	if (set_altstack(&st) != 0 ||
-	    (alt_key_ok && pthread_setspecific(alt_key, (void *)p) != 0)) {
-		sys_munmap((void *)p, ALT_SIZE);
-		registry_del((uintptr_t)p);
-		return;
-	}
+	    (alt_key_ok && pthread_setspecific(alt_key, p) != 0))
+		altstack_free(p);
 }
 
 void altstack_init(void)
 {
+	stack_t cur;
+
 	alt_key_ok = pthread_key_create(&alt_key, destroy) == 0;
-	altstack_thread();
+	if (get_altstack(&cur) == 0 && (cur.ss_flags & SS_DISABLE))
+		altstack_use(altstack_new());
 }

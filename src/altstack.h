@@ -13,10 +13,28 @@
 void altstack_init(void);
 
 /*
- * Give the calling thread an alternate signal stack unless it has one.
+ * Map a new 64 KiB alternate stack, registered; NULL if
+ * none can be had (said once).
+ * Context: not in a signal handler.
+ */
+void *altstack_new(void);
+
+/* Unmap one that was never used. */
+void altstack_free(void *p);
+
+/*
+ * Make p (from altstack_new, or NULL) the calling thread's alternate
+ * stack, unless the thread has one already: then p is freed.
  * Context: a thread's start, not in a signal handler.
  */
-void altstack_thread(void);
+void altstack_use(void *p);
+
+/*
+ * Unlock every alternate stack of ours: mlockall() locked them, and
+ * charged them to the program's RLIMIT_MEMLOCK, as its own memory.
+ * Context: any (raw system calls and atomic loads only).
+ */
+void altstack_unlock_all(void);
 
 /*
  * Does [start, end) hold any thread's alternate stack of ours? The

@@ -840,6 +840,9 @@ int engine_mlockall(int flags)
 			maps_walk(0, UINTPTR_MAX, lockall_piece, &c);
 			if (c.added)
 				stat_add(regions, 1);
+			/* Our memory is not the program's to lock. */
+			region_unlock_self(&lof_regions);
+			altstack_unlock_all();
 		}
 	}
 	region_unlock(&saved);

@@ -1,13 +1,14 @@
 /*
  * interpose-thread.c - the exported pthread_create: every new thread
  * starts by setting up its alternate signal stack (altstack.c) before
- * running the program's start routine.
+ * running the program's start routine. The start routine and its
+ * argument travel at the low end of that stack, so nothing is
+ * allocated with malloc (see altstack.c).
  */
 #include "config.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdlib.h>
 
 #include "altstack.h"
 #include "engine.h"
@@ -28,8 +29,7 @@ static void *trampoline(void *p)
 {
 	struct start s = *(struct start *)p;
 
-	free(p);
-	altstack_thread();
+	altstack_use(p);
 	return s.fn(s.arg);
 }
 
@@ -48,13 +48,13 @@ LOF_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 		interpose_thread_init();
 	if (!lof_ready() || lof_mode != LOF_MODE_KERNEL)
 		return real_pthread_create(t, attr, fn, arg);
-	s = malloc(sizeof(*s));
+	s = altstack_new();
 	if (!s)
 		return real_pthread_create(t, attr, fn, arg);
 	s->fn = fn;
 	s->arg = arg;
 	r = real_pthread_create(t, attr, trampoline, s);
 	if (r)
-		free(s);
+		altstack_free(s);
 	return r;
 }

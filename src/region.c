@@ -218,6 +218,8 @@ static int reserve(struct region_table *t, size_t extra)
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p < 0 && p > -4096)
 		return -ENOMEM;
+	/* Ours, not the program's: see region_unlock_self(). */
+	sys_munlock((void *)p, bytes);
 	nb = (struct region_block *)p;
 	nb->bytes = bytes;
 	nb->cap = (bytes - sizeof(*nb)) / sizeof(struct region);
@@ -425,6 +427,12 @@ void region_clear(struct region_table *t)
 		add_tomb(t, b->v[i].start, b->v[i].end);
 	b->n = 0;
 	write_end(t);
+}
+
+void region_unlock_self(struct region_table *t)
+{
+	for (struct region_block *b = t->blk; b; b = b->retired)
+		sys_munlock(b, b->bytes);
 }
 
 int region_is_self(struct region_table *t, uintptr_t start, uintptr_t end)

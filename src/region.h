@@ -149,6 +149,15 @@ size_t region_count(struct region_table *t);
 /* Drop every entry (munlockall, tests). */
 void region_clear(struct region_table *t);
 
+/*
+ * Unlock the table's own memory. mlockall() locks it (MCL_CURRENT) and
+ * new blocks (MCL_FUTURE) and charges them to the program's
+ * RLIMIT_MEMLOCK; it is not the program's memory, and without it the
+ * program's VmLck and limit are what they would be without us.
+ * Context: table lock held.
+ */
+void region_unlock_self(struct region_table *t);
+
 /* Does [start, end) intersect the table's own memory? */
 int region_is_self(struct region_table *t, uintptr_t start, uintptr_t end);
 

@@ -4,7 +4,7 @@
 # undefined symbols of their objects and fails on anything outside an
 # allowlist of async-signal-safe calls. TAP output.
 top=${LOF_TOP_BUILDDIR:-.}
-allow='^(syscall|__errno_location|memcpy|memset|memmove|strncmp|strlen|strstr|clock_gettime|sigfillset|sigemptyset|sigaddset|sigdelset|sigorset|sigismember|maps_.*|__stack_chk_fail|__tls_get_addr|_GLOBAL_OFFSET_TABLE_|dl_iterate_phdr|sysconf|lof_.*|sys_.*|region_.*|batch_.*|sigchain_.*|log_.*|stats_.*|arch_.*|backtrace_.*|altstack_within|real_sigaction)$'
+allow='^(syscall|__errno_location|memcpy|memset|memmove|strncmp|strlen|strstr|clock_gettime|sigfillset|sigemptyset|sigaddset|sigdelset|sigorset|sigismember|maps_.*|__stack_chk_fail|__tls_get_addr|_GLOBAL_OFFSET_TABLE_|dl_iterate_phdr|sysconf|lof_.*|sys_.*|region_.*|batch_.*|sigchain_.*|log_.*|stats_.*|arch_.*|backtrace_.*|altstack_within|altstack_unlock_all|real_sigaction)$'
 set -- engine region batch sys log sigchain backtrace
 echo "1..$#"
 n=0
