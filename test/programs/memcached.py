@@ -6,8 +6,9 @@ For each run: the time from launch to the first reply to `version`
 over loopback, Locked: right after that, 200 MB of items stored and
 every one read back byte for byte, Locked: after that workload, and the
 exit status after SIGTERM. Under lockonfault the server must answer
-within 200 ms with under 5% of its 2 GiB locked, and then have the
-items' memory locked.
+within 200 ms (the median of a few launches: the machine is shared)
+with under 5% of its 2 GiB locked, and then have the items' memory
+locked.
 """
 import os
 import random
@@ -23,6 +24,7 @@ ITEM = 100 * 1000                 # bytes a value
 ITEMS_L = 2000                    # 200 MB with -L
 ITEMS_SMALL = 200                 # 20 MB without
 CACHE_MB = 2048
+ROUNDS = int(os.environ.get("LOF_PROGRAMS_ROUNDS", "5"))
 
 
 def free_port():
@@ -127,7 +129,7 @@ def stats(port):
     return d
 
 
-def one(mode, large):
+def one(mode, large, workload=True):
     """Launch, measure, load, check, stop. Returns a dict of figures."""
     port = free_port()
     argv = ["memcached", "-k", "-m", str(CACHE_MB), "-p", str(port),
@@ -152,6 +154,9 @@ def one(mode, large):
         T.reap(p)
         return r
     r["locked_start_kb"] = T.locked_kb(p.pid)
+    if not workload:
+        r["status"] = T.reap(p)
+        return r
     r["stored"] = store(port, n)
     r["good"], r["bad"] = fetch(port, n)
     st = stats(port)
@@ -170,13 +175,24 @@ def main():
         for mode in T.MODES:
             r = one(mode, large)
             runs[(mode, large)] = r
+            # Start-up alone, a few more times where it is cheap: this
+            # machine is shared, and one launch can be unlucky.
+            r["ready_all"] = [r["ready_s"]]
+            if large and mode != "native" and "error" not in r:
+                for _ in range(ROUNDS - 1):
+                    x = one(mode, large, workload=False)
+                    if "error" not in x:
+                        r["ready_all"].append(x["ready_s"])
+                r["ready_s"] = T.median(r["ready_all"])
             tag = "memcached -k%s -m %d, %s" % (" -L" if large else "",
                                                 CACHE_MB, mode)
             if not T.ok("error" not in r, tag + ": answers", r.get("error")):
                 continue
             n = ITEMS_L if large else ITEMS_SMALL
-            T.note("%s: ready %.0f ms, Locked %s at start, %s after %d MB"
-                   % (tag, r["ready_s"] * 1000, T.mib(r["locked_start_kb"]),
+            T.note("%s: ready %s ms, Locked %s at start, %s after %d MB"
+                   % (tag, ", ".join("%.0f" % (x * 1000)
+                                     for x in r["ready_all"]),
+                      T.mib(r["locked_start_kb"]),
                       T.mib(r["locked_end_kb"]), n * ITEM // MB))
             T.ok(r["stored"] == n and r["evictions"] == 0,
                  "%s: %d items of %d bytes stored, none evicted"
@@ -204,8 +220,9 @@ def main():
         return
     limit = CACHE_MB * 1024 * 0.05
     T.ok(lof["ready_s"] < 0.200,
-         "memcached -L under lockonfault answers within 200 ms of launch",
-         "%.0f ms" % (lof["ready_s"] * 1000))
+         "memcached -L under lockonfault answers within 200 ms of launch "
+         "(median of %d)" % len(lof["ready_all"]),
+         "%s ms" % ", ".join("%.0f" % (x * 1000) for x in lof["ready_all"]))
     T.ok(lof["locked_start_kb"] < limit,
          "memcached -L under lockonfault: under 5% of 2 GiB locked at start",
          "%s locked" % T.mib(lof["locked_start_kb"]))
