@@ -18,7 +18,7 @@ plot cover using 0:2:xtic(1) with boxes lc rgb "#4472c4", \
      cover using 0:2:(sprintf("%.2f", $2)) with labels offset 0,0.7
 
 unset logscale y
-set title "lockonfault / native MLOCK\\_ONFAULT (time)" noenhanced
+set title "lockonfault / native MLOCK_ONFAULT (time)" noenhanced
 set ylabel "ratio (1 = the kernel)"
 set yrange [0:2]
 plot ratio using 0:2:xtic(1) with boxes lc rgb "#ed7d31", \
