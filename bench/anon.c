@@ -15,8 +15,9 @@
  *            own half of the mapping
  *
  * Output: one line,
- *   ms=... locked_kb=... maps=... sum=...
- * ms covers the lock call and the pattern; sum is a checksum of values
+ *   ms=... cpu_ms=... locked_kb=... maps=... sum=...
+ * ms (elapsed) and cpu_ms (CPU time of every thread, user and system)
+ * cover the lock call and the pattern; sum is a checksum of values
  * read back, the same for every LOCK. Exit status: 0, or 1 when a call
  * fails.
  */
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +66,16 @@ static uint64_t mix(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ULL;
 	x ^= x >> 33;
 	return x;
+}
+
+/* CPU time of the process (every thread, user and system), in ms. */
+static double cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 static void die(const char *what)
@@ -146,7 +158,7 @@ int main(int argc, char **argv)
 	struct part parts[2];
 	uint64_t sum = 0;
 	uint8_t *m;
-	double t0, t1;
+	double t0, t1, c0, c1;
 	int opt;
 
 	while ((opt = getopt(argc, argv, "p:k:s:r:")) != -1) {
@@ -167,6 +179,7 @@ int main(int argc, char **argv)
 	if (m == MAP_FAILED)
 		die("mmap");
 
+	c0 = cpu_ms();
 	t0 = now_ms();
 	if (!strcmp(lock, "onfault")) {
 		if (syscall(SYS_mlock2, m, size, MLOCK_ONFAULT))
@@ -191,8 +204,9 @@ int main(int argc, char **argv)
 		sparse(&parts[0]);
 	}
 	t1 = now_ms();
+	c1 = cpu_ms();
 	sum += parts[0].sum;
-	printf("ms=%.3f locked_kb=%ld maps=%ld sum=%llu\n", t1 - t0,
-	       locked_kb(), count_maps(), (unsigned long long)sum);
+	printf("ms=%.3f cpu_ms=%.3f locked_kb=%ld maps=%ld sum=%llu\n",
+	       t1 - t0, c1 - c0, locked_kb(), count_maps(), (unsigned long long)sum);
 	return 0;
 }

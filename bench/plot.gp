@@ -9,7 +9,7 @@ set boxwidth 0.6
 set grid ytics
 unset key
 
-set title "Cover-letter benchmark, warm page cache (total time)"
+set title "Cover-letter benchmark, warm page cache (CPU time)"
 set ylabel "seconds (log scale)"
 set logscale y
 set yrange [0.1:*]
@@ -18,7 +18,7 @@ plot cover using 0:2:xtic(1) with boxes lc rgb "#4472c4", \
      cover using 0:2:(sprintf("%.2f", $2)) with labels offset 0,0.7
 
 unset logscale y
-set title "lockonfault / native MLOCK_ONFAULT (time)" noenhanced
+set title "lockonfault / native MLOCK_ONFAULT (CPU time)" noenhanced
 set ylabel "ratio (1 = the kernel)"
 set yrange [0:2]
 plot ratio using 0:2:xtic(1) with boxes lc rgb "#ed7d31", \

@@ -77,12 +77,15 @@ trap restore EXIT
 trap 'exit 130' INT TERM
 
 CSV=$WORK/results.csv
-echo "bench,row,rep,setup_ms,proc_ms,total_ms,locked_kb,maps,peak_maps,checksum,status" > "$CSV"
+echo "bench,row,rep,setup_ms,proc_ms,total_ms,cpu_ms,locked_kb,maps,peak_maps,faults,handler_ns,checksum,status" > "$CSV"
 
 # kv KEY < line: the value of KEY=VALUE
 kv() { tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
 
 log() { printf '%s\n' "$*" >&2; }
+
+# stat_of KEY: KEY from the library's report of the last run, if any
+stat_of() { [ -f "$WORK/stats" ] && sed -n "s/^lockonfault: $1=//p" "$WORK/stats" || true; }
 
 # cover ROW REP [ENV...] -- ARGS: one cover-letter run, one CSV line
 cover() {
@@ -91,7 +94,8 @@ cover() {
 	envs=""
 	while [ "$1" != "--" ]; do envs="$envs $1"; shift; done
 	shift
-	if out=$(env $envs "$B/bench/cover" -f "$DATA" -n "$READS" "$@" 2>"$WORK/err"); then
+	rm -f "$WORK/stats"
+	if out=$(env $envs LOCKONFAULT_STATS="$WORK/stats" "$B/bench/cover" -f "$DATA" -n "$READS" "$@" 2>"$WORK/err"); then
 		st=ok
 	else
 		st=fail
@@ -99,7 +103,7 @@ cover() {
 	su=$(echo "$out" | kv setup_ms); pr=$(echo "$out" | kv proc_ms)
 	tot=$(awk -v a="${su:-0}" -v b="${pr:-0}" 'BEGIN { printf "%.3f", a + b }')
 	[ "$st" = ok ] || { tot=""; log "  $row: $(head -c 200 "$WORK/err")"; }
-	echo "cover,$row,$rep,$su,$pr,$tot,$(echo "$out" | kv locked_kb),$(echo "$out" | kv maps),$(echo "$out" | kv peak_maps),$(echo "$out" | kv sum),$st" >> "$CSV"
+	echo "cover,$row,$rep,$su,$pr,$tot,$(echo "$out" | kv cpu_ms),$(echo "$out" | kv locked_kb),$(echo "$out" | kv maps),$(echo "$out" | kv peak_maps),$(stat_of faults),$(stat_of handler_ns),$(echo "$out" | kv sum),$st" >> "$CSV"
 	log "  cover $row #$rep: $out ($st)"
 }
 
@@ -110,14 +114,15 @@ anon() {
 	envs=""
 	while [ "$1" != "--" ]; do envs="$envs $1"; shift; done
 	shift
-	if out=$(env $envs "$B/bench/anon" -p "$pat" -s "$ASIZE" "$@" 2>"$WORK/err"); then
+	rm -f "$WORK/stats"
+	if out=$(env $envs LOCKONFAULT_STATS="$WORK/stats" "$B/bench/anon" -p "$pat" -s "$ASIZE" "$@" 2>"$WORK/err"); then
 		st=ok
 	else
 		st=fail
 		log "  $pat $row: $(head -c 200 "$WORK/err")"
 	fi
 	ms=$(echo "$out" | kv ms)
-	echo "$pat,$row,$rep,,$ms,$ms,$(echo "$out" | kv locked_kb),$(echo "$out" | kv maps),$(echo "$out" | kv maps),$(echo "$out" | kv sum),$st" >> "$CSV"
+	echo "$pat,$row,$rep,,$ms,$ms,$(echo "$out" | kv cpu_ms),$(echo "$out" | kv locked_kb),$(echo "$out" | kv maps),$(echo "$out" | kv maps),$(stat_of faults),$(stat_of handler_ns),$(echo "$out" | kv sum),$st" >> "$CSV"
 	log "  $pat $row #$rep: $out ($st)"
 }
 
@@ -133,6 +138,7 @@ log "warming the page cache"
 cat "$DATA" > /dev/null
 
 log "cover-letter benchmark, warm page cache"
+cover warmup 1 -- -m onfault
 cover none 1 -- -m none
 cover mlock 1 -- -m mlock
 i=1
@@ -204,7 +210,7 @@ cp "$CSV" "$OUT/results.csv"
 med() {
 	awk -F, -v b="$1" -v r="$2" -v f="$3" '
 	NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-	$1 == b && $2 == r && $11 == "ok" && $col[f] != "" { v[n++] = $col[f] }
+	$1 == b && $2 == r && $14 == "ok" && $col[f] != "" { v[n++] = $col[f] }
 	END {
 		if (!n) { print "-"; exit }
 		for (i = 0; i < n; i++) for (j = i + 1; j < n; j++)
@@ -231,18 +237,24 @@ ncpu=$(grep -c '^processor' /proc/cpuinfo)
 mem=$(free -g | awk '/^Mem:/ { print $2 " GiB total, " $7 " GiB available" }')
 thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo "?")
 
-w_on=$(med cover onfault total_ms)
-w_lof=$(med cover lockonfault total_ms)
+# Ratios against native MLOCK_ONFAULT: CPU time (the primary figure,
+# see RESULTS.md) and elapsed time.
+w_on=$(med cover onfault cpu_ms)
+w_lof=$(med cover lockonfault cpu_ms)
 w_ratio=$(ratio "$w_lof" "$w_on")
-f_ratio=$(ratio "$(med cover lockonfault-fresh total_ms)" "$(med cover onfault-fresh total_ms)")
+w_eratio=$(ratio "$(med cover lockonfault total_ms)" "$(med cover onfault total_ms)")
+f_ratio=$(ratio "$(med cover lockonfault-fresh cpu_ms)" "$(med cover onfault-fresh cpu_ms)")
+f_eratio=$(ratio "$(med cover lockonfault-fresh total_ms)" "$(med cover onfault-fresh total_ms)")
 sum_on=$(first cover onfault checksum)
 sums_same=yes
 for r in none mlock lockonfault lockonfault-batch1 onfault-fresh lockonfault-fresh $(for n in $NAIVE; do echo naive$n; done); do
-	s=$(awk -F, -v r="$r" '$1 == "cover" && $2 == r && $11 == "ok" { print $10 }' "$CSV" | sort -u)
+	s=$(awk -F, -v r="$r" '$1 == "cover" && $2 == r && $14 == "ok" { print $13 }' "$CSV" | sort -u)
 	for x in $s; do [ "$x" = "$sum_on" ] || sums_same=no; done
 done
-lof_fail=$(awk -F, '$2 ~ /^lockonfault/ && $11 != "ok"' "$CSV" | wc -l)
-peak_all=$(awk -F, '$2 ~ /^lockonfault/ && $9 + 0 > m { m = $9 + 0 } END { print m + 0 }' "$CSV")
+lof_fail=$(awk -F, '$2 ~ /^lockonfault/ && $14 != "ok"' "$CSV" | wc -l)
+peak_all=$(awk -F, '$2 ~ /^lockonfault/ && $10 + 0 > m { m = $10 + 0 } END { print m + 0 }' "$CSV")
+yes_no() { awk -v v="$1" -v t="$2" 'BEGIN { print (v != "-" && v + 0 <= t + 0) ? "yes" : "no" }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.1f%%", 100 * a / b }'; }
 
 {
 echo "# lockonfault benchmarks"
@@ -252,117 +264,132 @@ echo "Every run is in [results.csv](results.csv); the plot is [results.png](resu
 echo
 echo "## Machine"
 echo
-echo "- CPU: $cpu, $ncpu CPUs (shared with other work: ratios come from runs alternated in one session)"
+echo "- CPU: $cpu, $ncpu CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (shared with other work)"
 echo "- Memory: $mem; transparent huge pages: $thp"
 echo "- Kernel: $(uname -srvm)"
-echo "- vm.max_map_count: $MMC0 (raised to $NAIVE_MAPS for the naive rows only)"
+echo "- vm.max_map_count: $MMC0 (raised to $NAIVE_MAPS for the naive rows only, then restored)"
+echo
+echo "## How to read it"
+echo
+echo "Native MLOCK_ONFAULT and lockonfault runs alternate, and every figure is a median."
+echo "The machine is shared: elapsed times of one program vary several times over"
+echo "from run to run with the load, so ratios are given on **CPU time** (user plus system"
+echo "time of the process, every thread; signal delivery, the handler and the kernel's page"
+echo "faults all count), which the load barely moves, and on elapsed time beside it."
+echo "lockonfault rows also give the faults its handler took and their time (its own"
+echo "LOCKONFAULT_STATS report)."
 echo
 echo "## Summary against issue 5"
 echo
-echo "| target | measured | met |"
-echo "|---|---|---|"
-yes_no() { awk -v v="$1" -v t="$2" 'BEGIN { print (v != "-" && v + 0 <= t + 0) ? "yes" : "no" }'; }
-echo "| cover letter, defaults, total time <= 1.25x native MLOCK_ONFAULT (warm) | ${w_ratio}x | $(yes_no "$w_ratio" 1.25) |"
-[ "$f_ratio" = "-" ] || echo "| same, fresh page cache (one pair) | ${f_ratio}x | $(yes_no "$f_ratio" 1.25) |"
-echo "| same checksum in every row, lockonfault never fails | checksums equal: $sums_same; lockonfault failures: $lof_fail | $([ "$sums_same" = yes ] && [ "$lof_fail" = 0 ] && echo yes || echo no) |"
+echo "| target | CPU time | elapsed | met (CPU) |"
+echo "|---|---|---|---|"
+echo "| cover letter, defaults, total <= 1.25x native MLOCK_ONFAULT (warm page cache) | ${w_ratio}x | ${w_eratio}x | $(yes_no "$w_ratio" 1.25) |"
+[ "$f_ratio" = "-" ] || echo "| same, fresh page cache (one pair) | ${f_ratio}x | ${f_eratio}x | $(yes_no "$f_ratio" 1.25) |"
+echo "| same checksum in every row; lockonfault never fails | checksums equal: $sums_same | lockonfault failures: $lof_fail | $([ "$sums_same" = yes ] && [ "$lof_fail" = 0 ] && echo yes || echo no) |"
 for pat in sparse seq threads; do
-	on=$(med $pat onfault total_ms); lo=$(med $pat lockonfault total_ms)
-	kon=$(med $pat onfault locked_kb); klo=$(med $pat lockonfault locked_kb)
+	rc=$(ratio "$(med $pat lockonfault cpu_ms)" "$(med $pat onfault cpu_ms)")
+	re=$(ratio "$(med $pat lockonfault total_ms)" "$(med $pat onfault total_ms)")
+	rk=$(ratio "$(med $pat lockonfault locked_kb)" "$(med $pat onfault locked_kb)")
 	case $pat in
 	sparse)
-		echo "| sparse: time <= 1.5x | $(ratio "$lo" "$on")x | $(yes_no "$(ratio "$lo" "$on")" 1.5) |"
-		echo "| sparse: Locked <= 1.5x | $(ratio "$klo" "$kon")x | $(yes_no "$(ratio "$klo" "$kon")" 1.5) |" ;;
+		echo "| sparse: time <= 1.5x | ${rc}x | ${re}x | $(yes_no "$rc" 1.5) |"
+		echo "| sparse: Locked <= 1.5x | ${rk}x | | $(yes_no "$rk" 1.5) |" ;;
 	seq)
-		echo "| sequential: time <= 1.1x | $(ratio "$lo" "$on")x | $(yes_no "$(ratio "$lo" "$on")" 1.1) |" ;;
+		echo "| sequential: time <= 1.1x | ${rc}x | ${re}x | $(yes_no "$rc" 1.1) |" ;;
 	threads)
-		echo "| two threads: time (reported, no target) | $(ratio "$lo" "$on")x | - |" ;;
+		echo "| two threads at once: time (reported, no target) | ${rc}x | ${re}x | - |" ;;
 	esac
 done
-echo "| no lockonfault run above 90% of vm.max_map_count ($((MMC0 * 9 / 10))), LOCKONFAULT_BATCH=1 included | peak $peak_all | $([ "$peak_all" -lt $((MMC0 * 9 / 10)) ] && echo yes || echo no) |"
+echo "| no lockonfault run above 90% of vm.max_map_count ($((MMC0 * 9 / 10))), LOCKONFAULT_BATCH=1 included | peak $peak_all mappings | | $([ "$peak_all" -lt $((MMC0 * 9 / 10)) ] && echo yes || echo no) |"
 echo
 echo "## Cover-letter benchmark"
 echo
-echo "A $(awk -v b="$FSIZE" 'BEGIN { printf "%.2f GiB", b / 1073741824 }') file of random bytes, mapped private and read-only and locked whole (mlock or mlock2),"
-echo "then $READS one-byte reads at random offsets, summed into a checksum. Page cache warm"
-echo "(the file was read once first) except the two fresh rows, each run after dropping the page cache."
-echo "Setup is mmap plus the lock call; processing is the reads. Times in ms, medians of"
-echo "$CREPS alternated runs for onfault and lockonfault, one run otherwise. Maps: lines of"
-echo "/proc/self/maps at the end; peak: the largest of 17 samples taken during the reads."
+echo "A $(awk -v b="$FSIZE" 'BEGIN { printf "%.2f GiB", b / 1073741824 }') file of random bytes, mapped private and read-only and locked whole (mlock or"
+echo "mlock2), then $READS one-byte reads at random offsets, summed into a checksum. Page"
+echo "cache warm (the file was read once first) except the two fresh rows, each run after"
+echo "dropping the page cache. Setup is mmap plus the lock call; processing is the reads."
+echo "Medians of $CREPS alternated runs for onfault and lockonfault, one run otherwise."
+echo "Maps: lines of /proc/self/maps at the end; peak: the largest of 17 samples taken"
+echo "during the reads."
 echo
-echo "| row | setup ms | processing ms | total ms | vs onfault | Locked kB | maps | peak maps | checksum | status |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| row | setup ms | processing ms | elapsed ms | CPU ms | CPU vs onfault | faults (handler ms) | Locked kB | maps | peak maps | checksum |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for r in none mlock onfault lockonfault lockonfault-batch1 naive16-defaultmap $(for n in $NAIVE; do echo naive$n; done) onfault-fresh lockonfault-fresh; do
-	[ -n "$(first cover $r status)" ] || continue
 	st=$(first cover $r status)
+	[ -n "$st" ] || continue
 	if [ "$st" = ok ]; then
-		tot=$(med cover $r total_ms)
-		echo "| $r | $(ms "$(med cover $r setup_ms)") | $(ms "$(med cover $r proc_ms)") | $(ms "$tot") | $(ratio "$tot" "$([ "${r%-fresh}" != "$r" ] && med cover onfault-fresh total_ms || echo "$w_on")") | $(med cover $r locked_kb) | $(med cover $r maps) | $(med cover $r peak_maps) | $(first cover $r checksum) | ok |"
+		base=$w_on
+		[ "${r%-fresh}" = "$r" ] || base=$(med cover onfault-fresh cpu_ms)
+		f=$(med cover $r faults)
+		[ "$f" = "-" ] || f="$f ($(ms "$(awk -v a="$(med cover $r handler_ns)" 'BEGIN { print a / 1e6 }')"))"
+		echo "| $r | $(ms "$(med cover $r setup_ms)") | $(ms "$(med cover $r proc_ms)") | $(ms "$(med cover $r total_ms)") | $(ms "$(med cover $r cpu_ms)") | $(ratio "$(med cover $r cpu_ms)" "$base") | $f | $(med cover $r locked_kb) | $(med cover $r maps) | $(med cover $r peak_maps) | $(first cover $r checksum) |"
 	else
-		echo "| $r | - | - | - | - | - | - | - | - | failed (see below) |"
+		echo "| $r | failed | | | | | | | | | |"
 	fi
 done
 echo
 echo "Rows: *none* maps only; *mlock* is the kernel's mlock (pre-faults the file);"
-echo "*onfault* is the kernel's mlock2(MLOCK_ONFAULT); *lockonfault* is the same plain-mlock"
+echo "*onfault* is the kernel's mlock2(MLOCK_ONFAULT); *lockonfault* is the plain-mlock"
 echo "binary under LD_PRELOAD of the library, default settings, default vm.max_map_count;"
 echo "*lockonfault-batch1* the same with LOCKONFAULT_BATCH=1 and LOCKONFAULT_MAX_BATCH=1;"
 echo "*naiveN* the cover letter's handler (PROT_NONE, then mprotect + mlock of the faulting"
-echo "page and the N-1 after it) with vm.max_map_count raised to $NAIVE_MAPS;"
-echo "*naive16-defaultmap* the same at the default vm.max_map_count, where it fails"
-echo "(mprotect or mlock gives ENOMEM once the mappings run out)."
+echo "page and of the N-1 after it) with vm.max_map_count raised to $NAIVE_MAPS;"
+echo "*naive16-defaultmap* the same at the default vm.max_map_count, where mprotect or"
+echo "mlock fails with ENOMEM once the mappings run out and the program dies."
 echo
 echo "## Anonymous patterns"
 echo
-echo "$(awk -v b="$ASIZE" 'BEGIN { printf "%.2f GiB", b / 1073741824 }') of private anonymous memory, locked whole, then: *sparse*, a hot tenth of the"
-echo "pages (by a hash of the page number, so spread over the whole mapping) each written 4"
-echo "times in a scattered order; *seq*, every page written once in order; *threads*, the sparse"
-echo "pattern by two threads at once, each over its own half. Time covers the lock call and the"
-echo "pattern; medians of $REPS alternated runs (one run for batch1)."
+echo "$(awk -v b="$ASIZE" 'BEGIN { printf "%.2f GiB", b / 1073741824 }') of private anonymous memory, locked whole, then: *sparse*, a hot tenth of"
+echo "the pages (by a hash of the page number, so spread over the whole mapping) each written"
+echo "4 times in a scattered order; *seq*, every page written once in order; *threads*, the"
+echo "sparse pattern by two threads at once, each over its own half. Times cover the lock"
+echo "call and the pattern; medians of $REPS alternated runs (one run for batch1, which has"
+echo "LOCKONFAULT_BATCH=1 and LOCKONFAULT_MAX_BATCH=1)."
 echo
-echo "| pattern | onfault ms | lockonfault ms | ratio | onfault Locked kB | lockonfault Locked kB | ratio | lockonfault maps | batch1 ms | batch1 maps |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| pattern | onfault CPU ms | lockonfault CPU ms | ratio | onfault elapsed ms | lockonfault elapsed ms | ratio | faults | onfault Locked kB | lockonfault Locked kB | maps | batch1 CPU ms | batch1 maps |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for pat in sparse seq threads; do
-	on=$(med $pat onfault total_ms); lo=$(med $pat lockonfault total_ms)
-	kon=$(med $pat onfault locked_kb); klo=$(med $pat lockonfault locked_kb)
-	echo "| $pat | $(ms "$on") | $(ms "$lo") | $(ratio "$lo" "$on") | $kon | $klo | $(ratio "$klo" "$kon") | $(med $pat lockonfault maps) | $(ms "$(med $pat lockonfault-batch1 total_ms)") | $(med $pat lockonfault-batch1 maps) |"
+	oc=$(med $pat onfault cpu_ms); lc=$(med $pat lockonfault cpu_ms)
+	oe=$(med $pat onfault total_ms); le=$(med $pat lockonfault total_ms)
+	echo "| $pat | $(ms "$oc") | $(ms "$lc") | $(ratio "$lc" "$oc") | $(ms "$oe") | $(ms "$le") | $(ratio "$le" "$oe") | $(med $pat lockonfault faults) | $(med $pat onfault locked_kb) | $(med $pat lockonfault locked_kb) | $(med $pat lockonfault maps) | $(ms "$(med $pat lockonfault-batch1 cpu_ms)") | $(med $pat lockonfault-batch1 maps) |"
 done
 echo
 echo "## The cost of one fault"
 echo
-echo "Medians in microseconds, from bench/faultcost (one page in the middle of a 64-page mapping,"
-echo "so every call splits a mapping and the next merges it back)."
+echo "Medians in microseconds, from bench/faultcost (one page in the middle of a 64-page"
+echo "mapping, so every call splits a mapping and the next merges it back)."
 echo
 us() { awk -v a="$1" 'BEGIN { if (a == "") print "-"; else printf "%.2f", a / 1000 }'; }
 echo "| part | us |"
 echo "|---|---|"
 echo "| signal delivery (exception, signal frame, sigreturn) | $(us "$(num signal "$WORK/parts")") |"
 echo "| mprotect of the batch (the one system call lockonfault makes) | $(us "$(num mprotect "$WORK/parts")") |"
-echo "| mlock of one page (the naive handler's second call; lockonfault needs none) | $(us "$(num mlock "$WORK/parts")") |"
+echo "| mlock of one page (the naive handler's second call; lockonfault makes none) | $(us "$(num mlock "$WORK/parts")") |"
 echo "| MADV_COLD probe (lockonfault's stale-entry check) | $(us "$(num probe "$WORK/parts")") |"
 for n in 1 64 4096; do
 	echo "| region_lookup, table of $n entries | $(us "$(num lookup_$n "$WORK/parts")") |"
 done
 echo "| lockonfault handler, whole (its own statistics, 16-page batches) | $(us "$hns") |"
-echo "| a first touch, native MLOCK_ONFAULT (kernel fault) | $(us "$(num touch_onfault "$WORK/touch")") |"
-echo "| a first touch under lockonfault (signal + handler + kernel fault) | $(us "$(num touch_mlock "$WORK/touch")") |"
+echo "| a first touch, native MLOCK_ONFAULT (the kernel's fault alone) | $(us "$(num touch_onfault "$WORK/touch")") |"
+echo "| a first touch under lockonfault (signal + handler + the kernel's fault) | $(us "$(num touch_mlock "$WORK/touch")") |"
 echo
 echo "lockonfault never calls mlock in a fault: the lock call made the range"
 echo "VM_LOCKED|VM_LOCKONFAULT with the kernel's mlock2(MLOCK_ONFAULT), and the kernel locks"
-echo "every page faulted into it, also while it is PROT_NONE in between. What remains is the"
-echo "signal, one mprotect, the probe and the lookup; the signal dominates, so the batch"
-echo "policy's job is to take few faults."
+echo "every page faulted into it, also after it was PROT_NONE for a while. What remains is"
+echo "the signal, one mprotect, the probe and the lookup; the signal dominates, so the"
+echo "batch policy's job is to take few faults (src/batch.h)."
 if grep -q ',fail$' "$CSV"; then
 	echo
 	echo "## Failed runs"
 	echo
-	awk -F, '$11 != "ok" && NR > 1 { print "- " $1 " " $2 " #" $3 }' "$CSV"
+	awk -F, '$14 != "ok" && NR > 1 { print "- " $1 " " $2 " #" $3 }' "$CSV"
 fi
 } > "$OUT/RESULTS.md"
 
 # --- the plot -------------------------------------------------------------
 {
 	for r in mlock onfault lockonfault naive16 naive8 naive1; do
-		v=$(med cover $r total_ms)
+		v=$(med cover $r cpu_ms)
 		[ "$v" = "-" ] || echo "\"$r\" $(awk -v a="$v" 'BEGIN { print a / 1000 }')"
 	done
 } > "$WORK/cover.dat"
@@ -370,7 +397,7 @@ fi
 	echo "\"cover warm\" $w_ratio"
 	[ "$f_ratio" = "-" ] || echo "\"cover fresh\" $f_ratio"
 	for pat in sparse seq threads; do
-		echo "\"$pat\" $(ratio "$(med $pat lockonfault total_ms)" "$(med $pat onfault total_ms)")"
+		echo "\"$pat\" $(ratio "$(med $pat lockonfault cpu_ms)" "$(med $pat onfault cpu_ms)")"
 	done
 } > "$WORK/ratio.dat"
 gnuplot -e "cover='$WORK/cover.dat'; ratio='$WORK/ratio.dat'; out='$OUT/results.png'" \
