@@ -11,7 +11,7 @@
 # Parameters (environment; the defaults are issue 5's sizes):
 #   BENCH_FILE_SIZE   cover-letter file size in bytes, K/M/G ok    (5G)
 #   BENCH_READS       cover-letter random reads                     (15000000)
-#   BENCH_COVER_REPS  alternated native/lockonfault pairs, warm     (3)
+#   BENCH_COVER_REPS  alternated native/lockonfault pairs, warm     (5)
 #   BENCH_NAIVE       naive handler batch sizes, "" for none        (1 8 16)
 #   BENCH_FRESH       1: also a pair with the page cache dropped    (1)
 #   BENCH_ANON_SIZE   anonymous mapping of the other patterns       (2G)
@@ -33,7 +33,7 @@ LIB=$B/src/.libs/liblockonfault.so
 OUT=${BENCH_OUT:-$S/bench}
 DATA=${BENCH_DATA:-$B/bench/cover.data}
 READS=${BENCH_READS:-15000000}
-CREPS=${BENCH_COVER_REPS:-3}
+CREPS=${BENCH_COVER_REPS:-5}
 NAIVE=${BENCH_NAIVE-1 8 16}
 FRESH=${BENCH_FRESH:-1}
 REPS=${BENCH_REPS:-5}
@@ -272,10 +272,13 @@ echo
 echo "## How to read it"
 echo
 echo "Native MLOCK_ONFAULT and lockonfault runs alternate, and every figure is a median."
-echo "The machine is shared: elapsed times of one program vary several times over"
-echo "from run to run with the load, so ratios are given on **CPU time** (user plus system"
-echo "time of the process, every thread; signal delivery, the handler and the kernel's page"
-echo "faults all count), which the load barely moves, and on elapsed time beside it."
+echo "The machine is shared, so ratios are given on **CPU time** (user plus system time of"
+echo "the process, every thread; signal delivery, the handler and the kernel's page faults"
+echo "all count), which does not count waiting for a CPU, and on elapsed time beside it."
+echo "Neither is steady here: memory stalls of this virtual machine count as CPU time, and"
+echo "single runs of the same row can differ several times over (every run is in"
+echo "results.csv); the medians of alternated runs are what to compare. Single-run rows"
+echo "(none, mlock, naive) show orders of magnitude, not exact ratios."
 echo "lockonfault rows also give the faults its handler took and their time (its own"
 echo "LOCKONFAULT_STATS report)."
 echo
