@@ -36,8 +36,8 @@ unsigned int batch_budget_shift(unsigned long used, unsigned long limit)
 {
 	if (!limit || used < limit / 4)
 		return 0;
-	if (used >= limit)
-		return 20;
+	if (used >= limit / 4 * 3)
+		return BATCH_SHIFT_ALL;
 	return 1 + (unsigned int)((used - limit / 4) * 8 / limit);
 }
 
@@ -55,4 +55,41 @@ size_t batch_next(size_t cur, size_t first_pages, size_t max_pages,
 	if (next > max_pages)
 		next = max_pages;
 	return next ? next : 1;
+}
+
+int batch_dense(uintptr_t last, size_t cur, uintptr_t addr, size_t page)
+{
+	uintptr_t chunk = ~(BATCH_CHUNK - 1);
+	uintptr_t len = (uintptr_t)cur * page;
+
+	if (!last || !cur)
+		return 0;
+	/* Inside the last batch: a late fault of another thread. */
+	if (addr < last && addr >= last - len)
+		return 0;
+	return (addr & chunk) == ((last - 1) & chunk);
+}
+
+size_t batch_plan(const struct batch_hist *h, size_t first, size_t max,
+		  uintptr_t addr, size_t rpages, size_t page,
+		  struct batch_hist *out)
+{
+	size_t cur = h->cur, seen = h->seen, n;
+	size_t chunk = BATCH_CHUNK > page ? BATCH_CHUNK / page : 1;
+
+	n = batch_next(cur, first, max ? max : SIZE_MAX, h->last, addr, page);
+	if (cur && n == cur) {
+		if (batch_dense(h->last, cur, addr, page) && chunk > cur)
+			n = chunk;
+		else if ((seen + 1) * cur >= rpages / BATCH_SPREAD)
+			n = cur * 2;
+	}
+	if (max && n > max)
+		n = max;
+	if (n < 1)
+		n = 1;
+	out->seen = n == cur ? seen + 1 : 0;
+	out->cur = n;
+	out->last = h->last;
+	return n;
 }

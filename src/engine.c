@@ -364,6 +364,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 {
 	uintptr_t page = page_down(addr), b0, b1;
 	unsigned long gen = region_gen(&lof_regions);
+	struct batch_hist hist;
 	struct region r;
 	size_t pages, npages;
 	unsigned int shift;
@@ -395,12 +396,21 @@ static int fault_locked(uintptr_t addr, void *uc)
 	 */
 	if (!still_locked(page, lof_page_size))
 		return NOT_OURS;
-	pages = batch_next(r.hint, lof_config.batch, lof_config.max_batch,
-			   r.last, addr, lof_page_size);
+	hist = (struct batch_hist){ r.hint, r.seen, r.last };
+	pages = batch_plan(&hist, lof_config.batch, lof_config.max_batch, addr,
+			   (r.end - r.start) >> lof_page_shift, lof_page_size,
+			   &hist);
 	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(
 				&lof_stats.faults, __ATOMIC_RELAXED), map_limit);
-	batch_bounds(addr, r.start, r.end, pages << shift, lof_page_size,
-		     &b0, &b1);
+	if (shift >= BATCH_SHIFT_ALL) {
+		/* The last resort: what the kernel's MLOCK_ONFAULT does. */
+		log_warn_once("near vm.max_map_count: resolving whole regions");
+		b0 = r.start;
+		b1 = r.end;
+	} else {
+		batch_bounds(addr, r.start, r.end, pages << shift,
+			     lof_page_size, &b0, &b1);
+	}
 	npages = (b1 - b0) >> lof_page_shift;
 	rc = sys_mprotect((void *)b0, b1 - b0, r.prot);
 	if (rc == -ENOMEM) {
@@ -420,7 +430,8 @@ static int fault_locked(uintptr_t addr, void *uc)
 		lock_opened(b0, b1 - b0);
 	last_page = page;
 	last_gen = gen;
-	region_set_hint(&lof_regions, addr, (uint32_t)pages, b1);
+	region_set_hint(&lof_regions, addr, (uint32_t)pages,
+			(uint32_t)hist.seen, b1);
 	stat_fault(npages, (uint64_t)(sys_clock_ns() - t0));
 	return HANDLED;
 }

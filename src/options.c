@@ -40,7 +40,7 @@ const struct lof_option lof_options[] = {
 	  "16", "a page count from 1 to 1048576",
 	  "pages resolved by the first fault in a region" },
 	{ "MAX_BATCH", "max-batch", LOF_OPT_COUNT, OFF(max_batch), 1,
-	  1UL << 20, NULL, "512", "a page count from 1 to 1048576",
+	  1UL << 20, NULL, "4096", "a page count from 1 to 1048576",
 	  "bound for adaptive batch growth, in pages" },
 	{ "MIN_SIZE", "min-size", LOF_OPT_SIZE, OFF(min_size), 0,
 	  1UL << 40, NULL, "1M", "a size such as 0, 4096, 64K, 1M or 1G",

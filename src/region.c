@@ -166,7 +166,7 @@ unsigned long region_gen(struct region_table *t)
 }
 
 void region_set_hint(struct region_table *t, uintptr_t addr, uint32_t hint,
-		     uintptr_t last)
+		     uint32_t seen, uintptr_t last)
 {
 	struct region_block *b = __atomic_load_n(&t->blk, __ATOMIC_ACQUIRE);
 	long i;
@@ -180,6 +180,7 @@ void region_set_hint(struct region_table *t, uintptr_t addr, uint32_t hint,
 	i = search(b, used(b), addr);
 	if (i >= 0 && addr < __atomic_load_n(&b->v[i].end, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&b->v[i].hint, hint, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->v[i].seen, seen, __ATOMIC_RELAXED);
 		__atomic_store_n(&b->v[i].last, last, __ATOMIC_RELAXED);
 	}
 }

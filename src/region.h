@@ -32,7 +32,8 @@ struct region {
 	 * read back clamped: a lost or misplaced update costs a fault at
 	 * most, never correctness.
 	 */
-	uint32_t hint;		/* pages for this entry's next batch */
+	uint32_t hint;		/* pages of this entry's last batch */
+	uint32_t seen;		/* faults taken at hint pages */
 	uintptr_t last;		/* end of this entry's last batch */
 };
 
@@ -95,7 +96,7 @@ LOF_AS_SAFE unsigned long region_gen(struct region_table *t);
  * Context: any, including the SIGSEGV handler (async-signal-safe).
  */
 LOF_AS_SAFE void region_set_hint(struct region_table *t, uintptr_t addr,
-				 uint32_t hint, uintptr_t last);
+				 uint32_t hint, uint32_t seen, uintptr_t last);
 
 /*
  * The writer lock: a mutex taken with every signal blocked except the

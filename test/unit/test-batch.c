@@ -301,9 +301,14 @@ static void test_budget_shift(void **state)
 	assert_int_equal(batch_budget_shift(limit / 4, limit), 1);
 	assert_int_equal(batch_budget_shift(limit / 4 + limit / 8, limit), 2);
 	assert_int_equal(batch_budget_shift(limit / 2 + 1, limit), 3);
-	assert_true(batch_budget_shift(limit - 1, limit) >= 6);
-	assert_true(batch_budget_shift(limit, limit) >= 20);
-	assert_true(batch_budget_shift(10 * limit, limit) >= 20);
+	/* Whole regions from three quarters on, never before. */
+	assert_true(batch_budget_shift(limit / 4 * 3 - 1, limit) <
+		    BATCH_SHIFT_ALL);
+	assert_int_equal(batch_budget_shift(limit / 4 * 3, limit),
+			 BATCH_SHIFT_ALL);
+	assert_int_equal(batch_budget_shift(limit - 1, limit), BATCH_SHIFT_ALL);
+	assert_int_equal(batch_budget_shift(10 * limit, limit),
+			 BATCH_SHIFT_ALL);
 	/* No limit known: never widen. */
 	assert_int_equal(batch_budget_shift(1000000, 0), 0);
 	/* Monotonic in use. */
@@ -312,6 +317,176 @@ static void test_budget_shift(void **state)
 
 		assert_true(sh >= prev);
 		prev = sh;
+	}
+}
+
+/*
+ * The budget's promise, simulated: every fault adds at most two
+ * mappings (a batch inside a pending range splits it in three) unless
+ * it resolves a whole region. Even with one-page batches in a huge
+ * region, the estimate that drives the shift never lets the count pass
+ * three quarters of the limit, so it stays under 90%.
+ */
+static void test_budget_bounds_mappings(void **state)
+{
+	unsigned long limit = 65530, base = 40, maps = base, faults = 0;
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		unsigned int sh = batch_budget_shift(base + 2 * faults, limit);
+
+		if (sh < BATCH_SHIFT_ALL)
+			maps += 2;	/* a split, the worst case */
+		else
+			maps = base + 1;	/* the region merged whole */
+		faults++;
+		assert_true(maps < limit * 9 / 10);
+	}
+}
+
+static void test_dense(void **state)
+{
+	uintptr_t chunk = 0x40000000;	/* 2 MiB aligned */
+	uintptr_t last = chunk + 0x20000;	/* a 16-page batch ended here */
+
+	(void)state;
+	/* Another block of the same chunk, before or after the batch. */
+	assert_true(batch_dense(last, 16, chunk, K4));
+	assert_true(batch_dense(last, 16, chunk + 0x1fffff, K4));
+	assert_true(batch_dense(last, 16, last, K4));
+	/* Inside the last batch: another thread's late fault, not dense. */
+	assert_false(batch_dense(last, 16, last - 1, K4));
+	assert_false(batch_dense(last, 16, last - 16 * K4, K4));
+	/* Another chunk. */
+	assert_false(batch_dense(last, 16, chunk + 0x200000, K4));
+	assert_false(batch_dense(last, 16, chunk - 1, K4));
+	/* No history. */
+	assert_false(batch_dense(0, 16, chunk, K4));
+	assert_false(batch_dense(last, 0, chunk, K4));
+	/* A batch ending on a chunk boundary belongs to the chunk before. */
+	assert_true(batch_dense(chunk + 0x200000, 16, chunk, K4));
+	assert_false(batch_dense(chunk + 0x200000, 16, chunk + 0x200000, K4));
+}
+
+static void test_plan_first_and_sequential(void **state)
+{
+	struct batch_hist h = { 0 }, o;
+	uintptr_t addr = 0x40000000;
+
+	(void)state;
+	assert_uint_equal(batch_plan(&h, 16, 4096, addr, 1 << 20, K4, &o), 16);
+	assert_uint_equal(o.cur, 16);
+	assert_uint_equal(o.seen, 0);
+	/* A program walking the region: 16, 32, 64... up to max. */
+	h = (struct batch_hist){ 16, 0, addr + 16 * K4 };
+	for (size_t want = 32; want <= 4096; want *= 2) {
+		assert_uint_equal(batch_plan(&h, 16, 4096, h.last, 1 << 20, K4,
+					     &o), want);
+		assert_uint_equal(o.seen, 0);
+		h.cur = o.cur;
+		h.last += o.cur * K4;
+	}
+	assert_uint_equal(batch_plan(&h, 16, 4096, h.last, 1 << 20, K4, &o),
+			  4096);
+	assert_uint_equal(o.seen, 1);	/* at max: counted, not grown */
+}
+
+static void test_plan_dense_chunk(void **state)
+{
+	uintptr_t chunk = 0x40000000;
+	struct batch_hist h = { 16, 0, chunk + 0x40000 }, o;
+
+	(void)state;
+	/* A second fault in the chunk, not sequential: the whole chunk. */
+	assert_uint_equal(batch_plan(&h, 16, 4096, chunk + 0x100000, 1 << 20,
+				     K4, &o), 512);
+	assert_uint_equal(o.cur, 512);
+	/* ...and the block batch_bounds makes of it is the chunk itself. */
+	{
+		uintptr_t b0, b1;
+
+		batch_bounds(chunk + 0x100000, 0, UINTPTR_MAX, 512, K4, &b0,
+			     &b1);
+		assert_uint_equal(b0, chunk);
+		assert_uint_equal(b1, chunk + 0x200000);
+	}
+	/* Bounded by max. */
+	assert_uint_equal(batch_plan(&h, 16, 64, chunk + 0x100000, 1 << 20,
+				     K4, &o), 64);
+	/* Already larger than a chunk: kept. */
+	h.cur = 1024;
+	h.last = chunk + 0x800000;
+	assert_uint_equal(batch_plan(&h, 16, 4096, chunk + 0x100000, 1 << 20,
+				     K4, &o), 1024);
+	/* 64K pages: a chunk is 32 of them. */
+	h = (struct batch_hist){ 4, 0, chunk + 4 * 65536 };
+	assert_uint_equal(batch_plan(&h, 4, 4096, chunk + 0x100000, 1 << 16,
+				     65536, &o), 32);
+}
+
+static void test_plan_spread(void **state)
+{
+	size_t rpages = 1 << 20, cur = 16, faults = 0;
+	struct batch_hist h = { cur, 0, 0x40000000 + 16 * K4 };
+	struct lof_rng rng = { 0x1234567 };
+
+	(void)state;
+	/* Random faults far apart: no growth before rpages / (64 * cur). */
+	while (cur < 4096) {
+		size_t before = cur, n = 0;
+
+		for (;;) {
+			uintptr_t addr = 0x40000000 + (uintptr_t)
+				lof_rng_below(&rng, rpages) * K4;
+			size_t p;
+
+			/* Keep clear of the last chunk: spread, not dense. */
+			if ((addr >> 21) == ((h.last - 1) >> 21))
+				continue;
+			p = batch_plan(&h, 16, 4096, addr, rpages, K4, &h);
+			h.last = (addr & ~(uintptr_t)(p * K4 - 1)) + p * K4;
+			n++;
+			faults++;
+			if (n > rpages)
+				fail_msg("no growth after %zu faults", n);
+			if (p != before) {
+				assert_uint_equal(p, 2 * before);
+				break;
+			}
+		}
+		assert_uint_equal(n, rpages / BATCH_SPREAD / before);
+		cur = h.cur;
+	}
+	/* 4 GiB of 4K pages reach 16 MiB batches within 4096 faults. */
+	assert_true(faults < 4096);
+}
+
+static void test_plan_bounds(void **state)
+{
+	struct lof_rng rng = { 0xfeedULL };
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		size_t first = 1 + lof_rng_below(&rng, 64);
+		size_t max = first + lof_rng_below(&rng, 8192);
+		struct batch_hist h = {
+			lof_rng_below(&rng, 3) ? 1 + lof_rng_below(&rng, max) : 0,
+			lof_rng_below(&rng, 100000),
+			0x100000 + lof_rng_below(&rng, 1 << 30),
+		}, o;
+		uintptr_t addr = 0x100000 + lof_rng_below(&rng, 1 << 30);
+		size_t rpages = 1 + lof_rng_below(&rng, 1 << 22);
+		size_t n = batch_plan(&h, first, max, addr, rpages, K4, &o);
+
+		if (n < 1 || n > max || o.cur != n || o.last != h.last)
+			fail_msg("batch_plan(cur %zu, first %zu, max %zu) = %zu",
+				 h.cur, first, max, n);
+		/* Never shrinks, except to obey max. */
+		if (h.cur && n < h.cur && n != max)
+			fail_msg("batch_plan shrank %zu to %zu", h.cur, n);
+		if (!h.cur && n != first)
+			fail_msg("first fault: %zu, not %zu", n, first);
+		assert_uint_equal(o.seen, n == h.cur ? h.seen + 1 : 0);
 	}
 }
 
@@ -333,6 +508,12 @@ int main(void)
 		cmocka_unit_test(test_next_non_sequential),
 		cmocka_unit_test(test_next_never_zero),
 		cmocka_unit_test(test_budget_shift),
+		cmocka_unit_test(test_budget_bounds_mappings),
+		cmocka_unit_test(test_dense),
+		cmocka_unit_test(test_plan_first_and_sequential),
+		cmocka_unit_test(test_plan_dense_chunk),
+		cmocka_unit_test(test_plan_spread),
+		cmocka_unit_test(test_plan_bounds),
 	};
 
 	return cmocka_run_group_tests_name("batch", tests, NULL, NULL);

@@ -501,19 +501,20 @@ static void test_set_hint(void **state)
 
 	assert_int_equal(region_insert(&t, PG(10), PG(20), RW, 0), 0);
 	assert_int_equal(region_insert(&t, PG(30), PG(40), R, 0), 0);
-	region_set_hint(&t, PG(12) + 7, 8, PG(14));
+	region_set_hint(&t, PG(12) + 7, 8, 3, PG(14));
 	assert_true(region_lookup(&t, PG(19), &r));
 	assert_int_equal(r.hint, 8);
+	assert_int_equal(r.seen, 3);
 	assert_uint_equal(r.last, PG(14));
 	/* the other entry is untouched */
-	region_set_hint(&t, PG(30), 2, PG(31));
+	region_set_hint(&t, PG(30), 2, 5, PG(31));
 	assert_true(region_lookup(&t, PG(10), &r));
 	assert_int_equal(r.hint, 8);
 	assert_true(region_lookup(&t, PG(39), &r));
 	assert_int_equal(r.hint, 2);
 	assert_uint_equal(r.last, PG(31));
 	/* in a hole: nothing to do, nothing changes */
-	region_set_hint(&t, PG(25), 64, PG(26));
+	region_set_hint(&t, PG(25), 64, 0, PG(26));
 	assert_uint_equal(region_count(&t), 2);
 	assert_true(region_lookup(&t, PG(10), &r));
 	assert_int_equal(r.hint, 8);
