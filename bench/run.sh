@@ -387,6 +387,14 @@ if grep -q ',fail$' "$CSV"; then
 	echo
 	awk -F, '$14 != "ok" && NR > 1 { print "- " $1 " " $2 " #" $3 }' "$CSV"
 fi
+if [ -f "$OUT/programs.md" ]; then
+	echo
+	echo "## Real programs (issue 7)"
+	echo
+	echo "From the last \`make check-programs\` (bench/programs.md), not from this run:"
+	echo
+	sed '1d' "$OUT/programs.md" | sed '/./,$!d'
+fi
 } > "$OUT/RESULTS.md"
 
 # --- the plot -------------------------------------------------------------
