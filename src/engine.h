@@ -54,6 +54,16 @@ long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
 LOF_AS_SAFE void engine_resolve(uintptr_t addr, size_t len);
 
 /*
+ * Open the pending pages of the NUL-terminated string s (at most max
+ * bytes long), and of the NULL-terminated array v and its strings,
+ * before the kernel reads them. Never faults: a bad pointer is left for
+ * the kernel to refuse with EFAULT (resolve-str.c).
+ * Context: any thread, not in a signal handler.
+ */
+void engine_resolve_str(const char *s, size_t max);
+void engine_resolve_strv(char *const *v, size_t max);
+
+/*
  * The SIGSEGV handler.
  * Context: the SIGSEGV handler (async-signal-safe).
  */

@@ -6,9 +6,9 @@
  * The kernel copies the path, the argument and environment strings and
  * the arrays that point to them with copy_from_user: a string in a
  * pending page would make exec fail with EFAULT instead of faulting.
- * Each call opens the pending pages of all of them first (reading a
- * string to find its end faults it in, and engine_resolve() opens the
- * rest), then hands over to libc. The l-variants collect their arguments
+ * Each call opens the pending pages of all of them first
+ * (resolve-str.c, which never faults on a bad pointer), then hands over
+ * to libc. The l-variants collect their arguments
  * into an array on the stack, as libc does, and call the v-variants.
  */
 #include "config.h"
@@ -19,7 +19,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -27,21 +26,19 @@
 
 extern char **environ;
 
+/* Longest argument or environment string the kernel takes. */
+#define ARG_MAX_STR (32 * 4096)
+
 static void resolve_str(const char *s)
 {
-	if (s && lof_ready())
-		engine_resolve((uintptr_t)s, strlen(s) + 1);
+	if (lof_ready())
+		engine_resolve_str(s, ARG_MAX_STR);
 }
 
 static void resolve_vec(char *const v[])
 {
-	size_t i;
-
-	if (!v || !lof_ready())
-		return;
-	for (i = 0; v[i]; i++)
-		resolve_str(v[i]);
-	engine_resolve((uintptr_t)v, (i + 1) * sizeof(*v));
+	if (lof_ready())
+		engine_resolve_strv(v, ARG_MAX_STR);
 }
 
 static void *next(const char *name)

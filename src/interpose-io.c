@@ -16,6 +16,7 @@
 
 #include <dlfcn.h>
 #include <dirent.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -47,6 +48,8 @@
 
 /* The opening of a buffer, as the address the kernel will be given. */
 #define OPEN(p, n) engine_resolve((uintptr_t)(p), (n))
+/* The same for a path name (resolve-str.c). */
+#define PATH(p) engine_resolve_str((p), PATH_MAX)
 
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
@@ -307,18 +310,21 @@ LOF_EXPORT int fstat(int fd, struct stat *st)
 
 LOF_EXPORT int stat(const char *path, struct stat *st)
 {
+	PATH(path);
 	OPEN(st, sizeof(*st));
 	return REAL(stat)(path, st);
 }
 
 LOF_EXPORT int lstat(const char *path, struct stat *st)
 {
+	PATH(path);
 	OPEN(st, sizeof(*st));
 	return REAL(lstat)(path, st);
 }
 
 LOF_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
+	PATH(path);
 	OPEN(st, sizeof(*st));
 	return REAL(fstatat)(dirfd, path, st, flags);
 }
@@ -562,6 +568,7 @@ LOF_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 LOF_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		     struct statx *buf)
 {
+	PATH(path);
 	OPEN(buf, sizeof(*buf));
 	return REAL(statx)(dirfd, path, flags, mask, buf);
 }
