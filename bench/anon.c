@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 1
 #endif
@@ -50,14 +52,6 @@ struct part {
 	uint64_t sum;
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static uint64_t mix(uint64_t x)
 {
 	x ^= x >> 33;
@@ -66,22 +60,6 @@ static uint64_t mix(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ULL;
 	x ^= x >> 33;
 	return x;
-}
-
-/* CPU time of the process (every thread, user and system), in ms. */
-static double cpu_ms(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "anon: %s: %s\n", what, strerror(errno));
-	exit(1);
 }
 
 /*
@@ -118,39 +96,6 @@ static void seq(struct part *p)
 	}
 }
 
-static long count_maps(void)
-{
-	char buf[1 << 14];
-	long lines = 0;
-	ssize_t n;
-	int fd = open("/proc/self/maps", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			lines += buf[i] == '\n';
-	close(fd);
-	return lines;
-}
-
-static long locked_kb(void)
-{
-	char buf[4096], *p;
-	ssize_t n;
-	int fd = open("/proc/self/smaps_rollup", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	p = strstr(buf, "\nLocked:");
-	return p ? strtol(p + 8, NULL, 10) : -1;
-}
-
 int main(int argc, char **argv)
 {
 	const char *pattern = "sparse", *lock = "mlock";
@@ -177,15 +122,15 @@ int main(int argc, char **argv)
 	m = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
-		die("mmap");
+		die("anon", "mmap");
 
 	c0 = cpu_ms();
 	t0 = now_ms();
 	if (!strcmp(lock, "onfault")) {
 		if (syscall(SYS_mlock2, m, size, MLOCK_ONFAULT))
-			die("mlock2");
+			die("anon", "mlock2");
 	} else if (mlock(m, size)) {
-		die("mlock");
+		die("anon", "mlock");
 	}
 	parts[0] = (struct part){ m, size / page, 0 };
 	if (!strcmp(pattern, "seq")) {
@@ -196,7 +141,7 @@ int main(int argc, char **argv)
 		parts[0].pages /= 2;
 		parts[1] = (struct part){ m + size / 2, size / 2 / page, 0 };
 		if (pthread_create(&th, NULL, sparse, &parts[1]))
-			die("pthread_create");
+			die("anon", "pthread_create");
 		sparse(&parts[0]);
 		pthread_join(th, NULL);
 		sum += parts[1].sum;

@@ -46,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 1
 #endif
@@ -53,14 +55,6 @@
 static uint8_t *map;
 static size_t map_len, page;
 static size_t naive_pages = 16;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -72,55 +66,6 @@ static uint64_t xorshift(uint64_t *s)
 	return *s = x;
 }
 
-/* CPU time of the process (every thread, user and system), in ms. */
-static double cpu_ms(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "cover: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static long count_maps(void)
-{
-	static char buf[1 << 16];
-	long lines = 0;
-	ssize_t n;
-	int fd = open("/proc/self/maps", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			lines += buf[i] == '\n';
-	close(fd);
-	return lines;
-}
-
-static long locked_kb(void)
-{
-	char buf[4096], *p;
-	ssize_t n;
-	int fd = open("/proc/self/smaps_rollup", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	p = strstr(buf, "\nLocked:");
-	return p ? strtol(p + 8, NULL, 10) : -1;
-}
-
 static int create(const char *path, unsigned long long size)
 {
 	static uint64_t buf[1 << 17];	/* 1 MiB */
@@ -128,18 +73,18 @@ static int create(const char *path, unsigned long long size)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 	if (fd < 0)
-		die(path);
+		die("cover", path);
 	while (size) {
 		size_t n = size < sizeof(buf) ? size : sizeof(buf);
 
 		for (size_t i = 0; i < sizeof(buf) / 8; i++)
 			buf[i] = xorshift(&s);
 		if (write(fd, buf, n) != (ssize_t)n)
-			die("write");
+			die("cover", "write");
 		size -= n;
 	}
 	if (close(fd))
-		die("close");
+		die("cover", "close");
 	return 0;
 }
 
@@ -205,7 +150,7 @@ int main(int argc, char **argv)
 
 	fd = open(path, O_RDONLY);
 	if (fd < 0 || fstat(fd, &st))
-		die(path);
+		die("cover", path);
 	map_len = (size_t)st.st_size;
 	if (!strcmp(mode, "naive")) {
 		struct sigaction sa = { .sa_sigaction = naive_handler,
@@ -213,19 +158,19 @@ int main(int argc, char **argv)
 
 		prot = PROT_NONE;
 		if (sigaction(SIGSEGV, &sa, NULL))
-			die("sigaction");
+			die("cover", "sigaction");
 	}
 
 	c0 = cpu_ms();
 	t0 = now_ms();
 	map = mmap(NULL, map_len, prot, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
-		die("mmap");
+		die("cover", "mmap");
 	if (!strcmp(mode, "mlock") && mlock(map, map_len))
-		die("mlock");
+		die("cover", "mlock");
 	if (!strcmp(mode, "onfault") &&
 	    syscall(SYS_mlock2, map, map_len, MLOCK_ONFAULT))
-		die("mlock2");
+		die("cover", "mlock2");
 	t1 = now_ms();
 
 	for (unsigned long i = 0; i < reads; i++) {

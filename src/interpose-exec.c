@@ -108,81 +108,91 @@ LOF_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 }
 
 /* Arguments of an l-variant: arg0 and the rest up to NULL. */
-static size_t count_args(const char *arg0, va_list ap)
+/*
+ * Both take the list by address: a va_list passed by value is left
+ * indeterminate for the caller (it is a structure on some ABIs).
+ */
+static size_t count_args(const char *arg0, va_list *ap)
 {
 	size_t n = 1;
 
 	if (!arg0)
 		return 0;
-	while (va_arg(ap, const char *))
+	while (va_arg(*ap, const char *))
 		n++;
 	return n;
 }
 
-static void collect_args(char **argv, size_t n, const char *arg0, va_list ap)
+static void collect_args(char **argv, size_t n, const char *arg0, va_list *ap)
 {
 	argv[0] = (char *)arg0;
 	for (size_t i = 1; i < n; i++)
-		argv[i] = va_arg(ap, char *);
+		argv[i] = va_arg(*ap, char *);
 	argv[n] = NULL;
+}
+
+enum { LIST_PATH, LIST_SEARCH, LIST_ENV };
+
+/*
+ * execl, execlp and execle: the arguments after arg0 up to NULL (then,
+ * for execle, the environment) become an array on the stack for
+ * execv, execvp or execve.
+ */
+static int exec_list(int kind, const char *file, const char *arg0, va_list *ap)
+{
+	va_list again;
+	size_t n;
+
+	va_copy(again, *ap);
+	n = count_args(arg0, &again);
+	va_end(again);
+	{
+		char *argv[n + 1];
+		char *const *envp;
+
+		collect_args(argv, n, arg0, ap);
+		if (kind == LIST_SEARCH)
+			return execvp(file, argv);
+		if (kind == LIST_PATH)
+			return execv(file, argv);
+		if (n)
+			(void)va_arg(*ap, char *);	/* the NULL */
+		envp = va_arg(*ap, char *const *);
+		return execve(file, argv, envp);
+	}
 }
 
 LOF_EXPORT int execl(const char *path, const char *arg0, ...)
 {
 	va_list ap;
-	size_t n;
+	int r;
 
 	va_start(ap, arg0);
-	n = count_args(arg0, ap);
+	r = exec_list(LIST_PATH, path, arg0, &ap);
 	va_end(ap);
-	{
-		char *argv[n + 1];
-
-		va_start(ap, arg0);
-		collect_args(argv, n, arg0, ap);
-		va_end(ap);
-		return execv(path, argv);
-	}
+	return r;
 }
 
 LOF_EXPORT int execlp(const char *file, const char *arg0, ...)
 {
 	va_list ap;
-	size_t n;
+	int r;
 
 	va_start(ap, arg0);
-	n = count_args(arg0, ap);
+	r = exec_list(LIST_SEARCH, file, arg0, &ap);
 	va_end(ap);
-	{
-		char *argv[n + 1];
-
-		va_start(ap, arg0);
-		collect_args(argv, n, arg0, ap);
-		va_end(ap);
-		return execvp(file, argv);
-	}
+	return r;
 }
 
 LOF_EXPORT int execle(const char *path, const char *arg0, ...)
 {
 	va_list ap;
-	size_t n;
+	int r;
 
 	va_start(ap, arg0);
-	n = count_args(arg0, ap);
+	r = exec_list(LIST_ENV, path, arg0, &ap);
 	va_end(ap);
-	{
-		char *argv[n + 1];
-		char *const *envp;
-
-		va_start(ap, arg0);
-		collect_args(argv, n, arg0, ap);
-		if (n)
-			(void)va_arg(ap, char *);	/* the NULL */
-		envp = va_arg(ap, char *const *);
-		va_end(ap);
-		return execve(path, argv, envp);
-	}
+	return r;
 }
 
 LOF_EXPORT int posix_spawn(pid_t *pid, const char *path,
