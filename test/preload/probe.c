@@ -145,14 +145,15 @@ int probe_perms(const void *addr, char perms[5])
 	return ret;
 }
 
-long probe_status_kb(const char *field)
+/* The number after "field" on its line of the file at path, or -1. */
+static long file_field(const char *path, const char *field)
 {
 	size_t cap = 0, flen = strlen(field);
 	char *line = NULL;
 	long ret = -1;
 	FILE *f;
 
-	f = fopen("/proc/self/status", "re");
+	f = fopen(path, "re");
 	if (!f)
 		return -1;
 	while (getline(&line, &cap, f) > 0) {
@@ -164,6 +165,11 @@ long probe_status_kb(const char *field)
 	free(line);
 	fclose(f);
 	return ret;
+}
+
+long probe_status_kb(const char *field)
+{
+	return file_field("/proc/self/status", field);
 }
 
 int probe_map_count(void)
@@ -252,23 +258,7 @@ int probe_page_locked(const void *addr)
 
 long probe_rollup_kb(const char *field)
 {
-	size_t cap = 0, flen = strlen(field);
-	char *line = NULL;
-	long ret = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/smaps_rollup", "re");
-	if (!f)
-		return -1;
-	while (getline(&line, &cap, f) > 0) {
-		if (!strncmp(line, field, flen)) {
-			ret = strtol(line + flen, NULL, 10);
-			break;
-		}
-	}
-	free(line);
-	fclose(f);
-	return ret;
+	return file_field("/proc/self/smaps_rollup", field);
 }
 
 int probe_vma(const void *addr, uintptr_t *start, uintptr_t *end)
@@ -437,4 +427,16 @@ int probe_tmpdir(char *buf, size_t n, const char *tag)
 	if ((size_t)snprintf(buf, n, "%s/%s.XXXXXX", base, tag) >= n)
 		return -1;
 	return mkdtemp(buf) ? 0 : -1;
+}
+
+int probe_install_segv(void (*fn)(int, siginfo_t *, void *), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fn;
+	sa.sa_flags = SA_SIGINFO | flags;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR1);
+	return sigaction(SIGSEGV, &sa, NULL);
 }

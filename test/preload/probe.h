@@ -13,6 +13,7 @@
 #ifndef LOF_PROBE_H
 #define LOF_PROBE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -163,5 +164,12 @@ static inline uint64_t probe_mix(uint64_t a, uint64_t b)
 	x ^= x >> 29;
 	return x | 1;
 }
+
+/*
+ * Install fn as the program's SIGSEGV handler with SA_SIGINFO | flags
+ * and SIGUSR1 in its mask (so that tests can check the mask is
+ * honoured). Returns sigaction()'s result.
+ */
+int probe_install_segv(void (*fn)(int, siginfo_t *, void *), int flags);
 
 #endif /* LOF_PROBE_H */

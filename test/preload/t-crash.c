@@ -116,18 +116,6 @@ static int fault(volatile char *a, int write)
 	return 1;
 }
 
-static int install(void (*fn)(int, siginfo_t *, void *), int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = fn;
-	sa.sa_flags = SA_SIGINFO | flags;
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGUSR1);
-	return sigaction(SIGSEGV, &sa, NULL);
-}
-
 static int reports(void (*fn)(int, siginfo_t *, void *), int flags)
 {
 	struct sigaction old;
@@ -278,7 +266,7 @@ static void nesting_handler(int sig, siginfo_t *si, void *uc)
 static void child_nested(void *arg)
 {
 	(void)arg;
-	if (install(nesting_handler, 0))
+	if (probe_install_segv(nesting_handler, 0))
 		_exit(3);
 	(void)*(volatile char *)unmapped;
 	_exit(4);
@@ -496,7 +484,7 @@ int main(void)
 
 	ok(reports_default(), "sigaction(SIGSEGV, NULL, &old) reports SIG_DFL "
 	   "at start");
-	ok(install(handler, 0) == 0 && reports(handler, SA_SIGINFO),
+	ok(probe_install_segv(handler, 0) == 0 && reports(handler, SA_SIGINFO),
 	   "a handler installed before any mlock is reported back "
 	   "(function, SA_SIGINFO, sa_mask)");
 
@@ -536,7 +524,7 @@ int main(void)
 	crash_children();
 	rm_scratch();
 
-	ok(install(handler, 0) == 0 && reports(handler, SA_SIGINFO),
+	ok(probe_install_segv(handler, 0) == 0 && reports(handler, SA_SIGINFO),
 	   "a handler installed after mlock is reported back");
 	handler_checks("handler after mlock");
 
@@ -557,7 +545,7 @@ int main(void)
 	   sh->rec[0].signo == SIGSEGV,
 	   "a signal() handler gets its fault (calls %d)", sh->rec[0].calls);
 
-	ok(install(handler, SA_RESETHAND) == 0 &&
+	ok(probe_install_segv(handler, SA_RESETHAND) == 0 &&
 	   reports(handler, SA_SIGINFO | SA_RESETHAND),
 	   "an SA_RESETHAND handler is reported back with its flag");
 	memset(sh, 0, sizeof(*sh));

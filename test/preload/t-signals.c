@@ -176,18 +176,6 @@ static int touch_pages(char *p, const size_t *pages, size_t n)
 	return 1;
 }
 
-static int install(void (*fn)(int, siginfo_t *, void *), int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = fn;
-	sa.sa_flags = SA_SIGINFO | flags;
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGUSR1);
-	return sigaction(SIGSEGV, &sa, NULL);
-}
-
 /* 1 if sigaction() reports fn (SA_SIGINFO iff flags has it) and flags. */
 static int reports(void *fn, int flags)
 {
@@ -320,7 +308,7 @@ static void early_checks(void)
 
 static void *installer(void *arg)
 {
-	*(int *)arg = install(handler, 0);
+	*(int *)arg = probe_install_segv(handler, 0);
 	return NULL;
 }
 
@@ -407,7 +395,7 @@ static void child_sent(void *arg)
 	int how;
 
 	(void)arg;
-	if (install(handler, 0))
+	if (probe_install_segv(handler, 0))
 		_exit(3);
 	h_jump = 0;	/* a sent signal's handler returns */
 	sh->val[0] = getpid();
@@ -482,7 +470,7 @@ static void sent_checks(void)
 static void child_nodefer(void *arg)
 {
 	(void)arg;
-	if (install(handler, SA_NODEFER))
+	if (probe_install_segv(handler, SA_NODEFER))
 		_exit(3);
 	sh->val[0] = reports(handler, SA_SIGINFO | SA_NODEFER);
 	h_refault = 1;
