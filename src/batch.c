@@ -70,15 +70,16 @@ int batch_dense(uintptr_t last, size_t cur, uintptr_t addr, size_t page)
 	return (addr & chunk) == ((last - 1) & chunk);
 }
 
-size_t batch_plan(const struct batch_hist *h, size_t first, size_t max,
-		  uintptr_t addr, size_t rpages, size_t page,
-		  struct batch_hist *out)
+/* batch_plan, with its dense and spread growth only if wide. */
+static size_t plan(const struct batch_hist *h, size_t first, size_t max,
+		   uintptr_t addr, size_t rpages, size_t page, int wide,
+		   struct batch_hist *out)
 {
 	size_t cur = h->cur, seen = h->seen, n;
 	size_t chunk = BATCH_CHUNK > page ? BATCH_CHUNK / page : 1;
 
 	n = batch_next(cur, first, max ? max : SIZE_MAX, h->last, addr, page);
-	if (cur && n == cur) {
+	if (cur && n == cur && wide) {
 		if (batch_dense(h->last, cur, addr, page) && chunk > cur)
 			n = chunk;
 		else if ((seen + 1) * cur >= rpages / BATCH_SPREAD)
@@ -92,4 +93,17 @@ size_t batch_plan(const struct batch_hist *h, size_t first, size_t max,
 	out->cur = n;
 	out->last = h->last;
 	return n;
+}
+
+size_t batch_plan(const struct batch_hist *h, size_t first, size_t max,
+		  uintptr_t addr, size_t rpages, size_t page,
+		  struct batch_hist *out)
+{
+	return plan(h, first, max, addr, rpages, page, 1, out);
+}
+
+size_t batch_plan_seq(const struct batch_hist *h, size_t first, size_t max,
+		      uintptr_t addr, size_t page, struct batch_hist *out)
+{
+	return plan(h, first, max, addr, 0, page, 0, out);
 }

@@ -110,4 +110,14 @@ LOF_AS_SAFE size_t batch_plan(const struct batch_hist *h, size_t first,
 			      size_t max, uintptr_t addr, size_t rpages,
 			      size_t page, struct batch_hist *out);
 
+/*
+ * batch_plan for the batch-lock mode, where a batch is charged (and,
+ * without MLOCK_ONFAULT, populated) whole: growth on sequential faults
+ * only, where every page of a batch is wanted.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+LOF_AS_SAFE size_t batch_plan_seq(const struct batch_hist *h, size_t first,
+				  size_t max, uintptr_t addr, size_t page,
+				  struct batch_hist *out);
+
 #endif /* LOF_BATCH_H */

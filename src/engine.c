@@ -397,22 +397,12 @@ static int fault_locked(uintptr_t addr, void *uc)
 	if (!still_locked(page, lof_page_size))
 		return NOT_OURS;
 	hist = (struct batch_hist){ r.hint, r.seen, r.last };
-	if (batch_lock) {
-		/*
-		 * A batch is charged (and, without MLOCK_ONFAULT, populated)
-		 * whole here: it grows only on sequential use, where every
-		 * page of it is wanted.
-		 */
-		pages = batch_next(r.hint, lof_config.batch,
-				   lof_config.max_batch, r.last, addr,
-				   lof_page_size);
-		hist.seen = pages == r.hint ? r.seen + 1 : 0;
-	} else {
-		pages = batch_plan(&hist, lof_config.batch,
-				   lof_config.max_batch, addr,
-				   (r.end - r.start) >> lof_page_shift,
-				   lof_page_size, &hist);
-	}
+	pages = batch_lock ?
+		batch_plan_seq(&hist, lof_config.batch, lof_config.max_batch,
+			       addr, lof_page_size, &hist) :
+		batch_plan(&hist, lof_config.batch, lof_config.max_batch, addr,
+			   (r.end - r.start) >> lof_page_shift, lof_page_size,
+			   &hist);
 	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(
 				&lof_stats.faults, __ATOMIC_RELAXED), map_limit);
 	if (shift >= BATCH_SHIFT_ALL) {

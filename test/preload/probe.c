@@ -120,9 +120,10 @@ int probe_vmflag(const void *addr, const char *flag)
 	return ret;
 }
 
-int probe_perms(const void *addr, char perms[5])
+/* The bounds and permissions of the VMA holding addr: 0, or -1. */
+static int find_vma(unsigned long a, unsigned long *start, unsigned long *end,
+		    char perms[5])
 {
-	unsigned long a = (unsigned long)addr, start, end;
 	size_t cap = 0;
 	char *line = NULL;
 	int ret = -1;
@@ -132,17 +133,25 @@ int probe_perms(const void *addr, char perms[5])
 	if (!f)
 		return -1;
 	while (getline(&line, &cap, f) > 0) {
-		if (vma_header(line, &start, &end, perms) &&
-		    start <= a && a < end) {
+		if (vma_header(line, start, end, perms) &&
+		    *start <= a && a < *end) {
 			ret = 0;
 			break;
 		}
 	}
 	free(line);
 	fclose(f);
-	if (ret)
-		strcpy(perms, "none");
 	return ret;
+}
+
+int probe_perms(const void *addr, char perms[5])
+{
+	unsigned long start, end;
+
+	if (find_vma((unsigned long)addr, &start, &end, perms) == 0)
+		return 0;
+	strcpy(perms, "none");
+	return -1;
 }
 
 /* The number after "field" on its line of the file at path, or -1. */
@@ -263,26 +272,13 @@ long probe_rollup_kb(const char *field)
 
 int probe_vma(const void *addr, uintptr_t *start, uintptr_t *end)
 {
-	unsigned long a = (unsigned long)addr, s, e;
-	size_t cap = 0;
-	char *line = NULL;
-	int ret = -1;
-	FILE *f;
+	unsigned long s, e;
 
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
+	if (find_vma((unsigned long)addr, &s, &e, NULL))
 		return -1;
-	while (getline(&line, &cap, f) > 0) {
-		if (vma_header(line, &s, &e, NULL) && s <= a && a < e) {
-			*start = s;
-			*end = e;
-			ret = 0;
-			break;
-		}
-	}
-	free(line);
-	fclose(f);
-	return ret;
+	*start = s;
+	*end = e;
+	return 0;
 }
 
 void probe_page_state(const void *addr, struct probe_page *st)

@@ -424,6 +424,30 @@ static void test_plan_dense_chunk(void **state)
 				     65536, &o), 32);
 }
 
+/* Batch-lock mode: sequential doubling only, never a chunk or a spread. */
+static void test_plan_seq(void **state)
+{
+	uintptr_t chunk = 0x40000000;
+	struct batch_hist h = { 16, 0, chunk + 0x40000 }, o;
+
+	(void)state;
+	/* Where batch_plan opens the chunk, this keeps the batch... */
+	assert_uint_equal(batch_plan_seq(&h, 16, 4096, chunk + 0x100000, K4,
+					 &o), 16);
+	assert_uint_equal(o.seen, 1);
+	/* ...and after many spread faults, still does. */
+	h.seen = 1000000;
+	assert_uint_equal(batch_plan_seq(&h, 16, 4096, chunk + 0x900000, K4,
+					 &o), 16);
+	assert_uint_equal(o.seen, 1000001);
+	/* Sequential: doubled, up to max; the first fault gets first. */
+	assert_uint_equal(batch_plan_seq(&h, 16, 4096, h.last, K4, &o), 32);
+	assert_uint_equal(o.seen, 0);
+	assert_uint_equal(batch_plan_seq(&h, 16, 16, h.last, K4, &o), 16);
+	h = (struct batch_hist){ 0, 0, 0 };
+	assert_uint_equal(batch_plan_seq(&h, 8, 4096, chunk, K4, &o), 8);
+}
+
 static void test_plan_spread(void **state)
 {
 	size_t rpages = 1 << 20, cur = 16, faults = 0;
@@ -512,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_dense),
 		cmocka_unit_test(test_plan_first_and_sequential),
 		cmocka_unit_test(test_plan_dense_chunk),
+		cmocka_unit_test(test_plan_seq),
 		cmocka_unit_test(test_plan_spread),
 		cmocka_unit_test(test_plan_bounds),
 	};
