@@ -17,6 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The kernel's lock-on-fault flags, for headers older than Linux 4.4. */
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
 /* Bits of /proc/kpageflags (include/uapi/linux/kernel-page-flags.h). */
 #define PROBE_KPF_UNEVICTABLE	18
 #define PROBE_KPF_MLOCKED	33

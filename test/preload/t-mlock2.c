@@ -26,10 +26,6 @@
 #include "probe.h"
 #include "tap.h"
 
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 1
-#endif
-
 #define NPG 64
 
 static size_t pg;

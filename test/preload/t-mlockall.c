@@ -41,10 +41,6 @@
 #include "probe.h"
 #include "tap.h"
 
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT 4
-#endif
-
 #define MB (1UL << 20)
 #define BIG (256 * MB)
 

@@ -40,13 +40,6 @@
 #include "probe.h"
 #include "tap.h"
 
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 1
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT 4
-#endif
-
 #define KB 1024UL
 #define MB (1024 * KB)
 #define NO_VM (-99999)	/* VmLck growth not compared */

@@ -34,13 +34,6 @@
 #include "probe.h"
 #include "tap.h"
 
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 1
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT 4
-#endif
-
 #define NPG 16
 
 static size_t pg;
