@@ -33,6 +33,14 @@ extern "C" {
  */
 const char *lof_version(void);
 
+/*
+ * The engine that runs in this process: "native" (the kernel's own
+ * MLOCK_ONFAULT/MCL_ONFAULT), "sigsegv" (the user-space engine) or "off".
+ * LOCKONFAULT_ENGINE=auto resolves to one of the first two at load.
+ * Thread-safe; the string is static.
+ */
+const char *lof_engine(void);
+
 /* ------------------------------------------------------------------ */
 /* Statistics                                                          */
 /* ------------------------------------------------------------------ */

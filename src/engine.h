@@ -1,9 +1,9 @@
 /*
  * engine.h - lock on fault: registering ranges and resolving faults.
  *
- * The policy functions called by the interposed libc names live here;
- * each takes the table lock, changes the kernel and the table in the
- * order that keeps the handler right, and returns 0 or -errno.
+ * The functions the interposed libc names call: each goes to the engine
+ * chosen at load (engine.c) and returns what the kernel would, 0 or
+ * -errno (or a mapping address for mmap and mremap).
  */
 #ifndef LOF_ENGINE_H
 #define LOF_ENGINE_H
@@ -15,15 +15,13 @@
 
 #include "internal.h"
 
-/* How the kernel ends up locking a managed range. */
-enum lof_mode {
-	LOF_MODE_PASS,	 /* engine off: every call goes to the kernel */
-	LOF_MODE_KERNEL, /* sigsegv engine over VM_LOCKED|VM_LOCKONFAULT */
-	LOF_MODE_NATIVE, /* native engine: ONFAULT flags, no protection */
-};
+#include "kernel.h"
 
-/* Set once by engine_init(); read-only afterwards. */
+struct maps_entry;
+
+/* The engine that runs (enum lof_mode), and why: set once by engine_init(). */
 extern int lof_mode;
+extern const char *lof_engine_why;
 
 /*
  * Choose the mode from lof_config and the kernel's abilities.
@@ -68,6 +66,18 @@ void engine_resolve_strv(char *const *v, size_t max);
  * Context: the SIGSEGV handler (async-signal-safe).
  */
 LOF_AS_SAFE void engine_handler(int sig, siginfo_t *si, void *uc);
+
+/* The kernel-flags engine (engine-native.c). */
+int native_mlock(const void *addr, size_t len, unsigned int flags);
+int native_mlockall(int flags);
+long native_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		 off_t off);
+
+/*
+ * Would the kernel's populate fail on this file mapping? Pages past the
+ * end of the file raise SIGBUS, which mlock reports as ENOMEM.
+ */
+int engine_past_eof(const struct maps_entry *e);
 
 /* Fork hooks, registered with pthread_atfork by init. */
 void engine_atfork_prepare(void);

@@ -41,7 +41,7 @@ static void init(void)
 	interpose_thread_init();
 	engine_init();
 	stats_init();
-	if (lof_mode == LOF_MODE_KERNEL)
+	if (lof_mode == LOF_MODE_SIGSEGV)
 		altstack_init();
 	pthread_atfork(engine_atfork_prepare, engine_atfork_parent,
 		       engine_atfork_child);
@@ -78,6 +78,12 @@ __attribute__((destructor)) static void lof_destructor(void)
 LOF_EXPORT const char *lof_version(void)
 {
 	return LOF_VERSION_STRING;
+}
+
+LOF_EXPORT const char *lof_engine(void)
+{
+	lof_ready();
+	return engine_mode_name(lof_mode);
 }
 
 LOF_EXPORT int lof_lock_onfault(const void *addr, size_t len)

@@ -46,7 +46,7 @@ LOF_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 
 	if (!real_pthread_create)
 		interpose_thread_init();
-	if (!lof_ready() || lof_mode != LOF_MODE_KERNEL)
+	if (!lof_ready() || lof_mode != LOF_MODE_SIGSEGV)
 		return real_pthread_create(t, attr, fn, arg);
 	s = altstack_new();
 	if (!s)

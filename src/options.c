@@ -22,11 +22,12 @@ struct lof_config lof_config = {
 	.batch = LOF_BATCH_DEFAULT,
 	.max_batch = LOF_MAX_BATCH_DEFAULT,
 	.min_size = LOF_MIN_SIZE_DEFAULT,
-	.engine = LOF_ENGINE_SIGSEGV,
+	.engine = LOF_ENGINE_AUTO,
 	.log_level = LOF_LOG_WARN,
 };
 
-static const char *const engine_names[] = { "sigsegv", "native", "off", NULL };
+static const char *const engine_names[] = { "auto", "sigsegv", "native", "off",
+					  NULL };
 static const char *const charge_names[] = { "range", "touched", NULL };
 static const char *const bool_names[] = { "0", "1", "no", "yes", "false",
 					  "true", "off", "on", NULL };
@@ -46,8 +47,8 @@ const struct lof_option lof_options[] = {
 	  1UL << 40, NULL, "1M", "a size such as 0, 4096, 64K, 1M or 1G",
 	  "lock calls smaller than this are passed to the kernel unchanged" },
 	{ "ENGINE", "engine", LOF_OPT_ENUM, OFF(engine), 0, 0, engine_names,
-	  "sigsegv", "sigsegv, native or off",
-	  "sigsegv: user-space engine; native: kernel ONFAULT flags; off: pass through" },
+	  "auto", "auto, sigsegv, native or off",
+	  "auto: the kernel's ONFAULT flags where it has them, else sigsegv; sigsegv: user-space engine; native: kernel flags only; off: pass through" },
 	{ "CHARGE", "charge", LOF_OPT_ENUM, OFF(charge), 0, 0, charge_names,
 	  "range", "range or touched",
 	  "RLIMIT_MEMLOCK charge: the whole range at the call, or batches as touched" },

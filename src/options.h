@@ -14,6 +14,7 @@
 #include "internal.h"
 
 enum lof_engine {
+	LOF_ENGINE_AUTO,
 	LOF_ENGINE_SIGSEGV,
 	LOF_ENGINE_NATIVE,
 	LOF_ENGINE_OFF,

@@ -53,7 +53,7 @@ void engine_resolve_str(const char *s, size_t max)
 	uintptr_t at = (uintptr_t)s, first;
 	char buf[256];
 
-	if (lof_mode != LOF_MODE_KERNEL || !s || !region_count(&lof_regions))
+	if (lof_mode != LOF_MODE_SIGSEGV || !s || !region_count(&lof_regions))
 		return;
 	first = page_down(at);
 	if (max <= PATH_MAX &&
@@ -79,7 +79,7 @@ void engine_resolve_strv(char *const *v, size_t max)
 	uintptr_t at = (uintptr_t)v;
 	char *p[32];
 
-	if (lof_mode != LOF_MODE_KERNEL || !v || !region_count(&lof_regions))
+	if (lof_mode != LOF_MODE_SIGSEGV || !v || !region_count(&lof_regions))
 		return;
 	for (;;) {
 		size_t room = lof_page_size - (at & (lof_page_size - 1));

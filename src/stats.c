@@ -406,6 +406,9 @@ void stats_report(void)
 	sys_write(fd, buf, lof_format(buf, sizeof(buf),
 				      "lockonfault: engine=%s\n",
 				      engine_names[s.engine]));
+	sys_write(fd, "lockonfault: engine_why=", 24);
+	sys_write(fd, lof_engine_why, strlen(lof_engine_why));
+	sys_write(fd, "\n", 1);
 	line(fd, "batch_lock", (unsigned long)batch_lock);
 	line(fd, "regions", s.regions);
 	line(fd, "regions_live", s.regions_live);
