@@ -386,6 +386,30 @@ int probe_native(void)
 	return strcmp(probe_engine(), "native") == 0;
 }
 
+int probe_pending(const void *addr, const char *prot)
+{
+	char perms[5];
+
+	if (probe_perms(addr, perms))
+		return 0;
+	if (!probe_native())
+		return strcmp(perms, "---p") == 0;
+	return strcmp(perms, prot) == 0 && probe_vmflag(addr, "lo") == 1 &&
+	       probe_vmflag(addr, "lf") == 1 && probe_present(addr) == 0;
+}
+
+int probe_onfault_written(const void *addr)
+{
+	char perms[5];
+
+	if (probe_perms(addr, perms))
+		return 0;
+	if (!probe_native())
+		return strcmp(perms, "---p") == 0;
+	return strcmp(perms, "rw-p") == 0 && probe_vmflag(addr, "lo") == 1 &&
+	       probe_vmflag(addr, "lf") == 1;
+}
+
 int probe_kernel_onfault(void)
 {
 	errno = 0;

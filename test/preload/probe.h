@@ -101,6 +101,22 @@ const char *probe_engine(void);
 int probe_native(void);
 
 /*
+ * 1 if the page at addr is pending lock-on-fault as the running engine
+ * leaves it, 0 if not: for sigsegv, protected "---p" in maps; for
+ * native, what the kernel's own MLOCK_ONFAULT gives: the protection the
+ * program asked for (prot, e.g. "rw-p"), VmFlags lo and lf, and the
+ * page absent. Only for pages nobody touched since the lock call.
+ */
+int probe_pending(const void *addr, const char *prot);
+
+/*
+ * As probe_pending, for a read-write page written before the lock call
+ * (so present): "---p" under sigsegv; under native the kernel locked it
+ * at once: rw-p, VmFlags lo and lf.
+ */
+int probe_onfault_written(const void *addr);
+
+/*
  * 1 if the kernel itself has lock-on-fault (the raw mlock2 system call
  * exists), 0 if it answers as Linux 4.3 does (ENOSYS: a real old kernel
  * or test/sim43/lof-kernel43's filter).
