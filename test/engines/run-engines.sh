@@ -19,6 +19,9 @@
 # or prints another number of lines than it planned fails. Its stderr is
 # shown as comments when it fails.
 #
+# A test that runs longer than LOF_TEST_TIMEOUT seconds (default 300) is
+# killed and fails (a hang must not stall make check).
+#
 # t-stress runs LOF_STRESS_SECONDS (default here 10, not its own 30)
 # of churn, to keep make check -j2 short; set it to run longer.
 #
@@ -60,6 +63,8 @@ trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM HUP
 
 LOF_STRESS_SECONDS=${LOF_STRESS_SECONDS:-10}
+TO=
+command -v timeout >/dev/null 2>&1 && TO="timeout ${LOF_TEST_TIMEOUT:-300}"
 LOF_TOP_BUILDDIR=$B
 export LOF_STRESS_SECONDS LOF_TOP_BUILDDIR
 
@@ -68,10 +73,10 @@ run_one() {
 	case $V in
 	sim43)
 		(unset LOCKONFAULT_ENGINE
-		 exec "$K43" -- sh "$S/test/preload/run.sh" "$1")
+		 exec $TO "$K43" -- sh "$S/test/preload/run.sh" "$1")
 		;;
 	*)
-		LOCKONFAULT_ENGINE=$V sh "$S/test/preload/run.sh" "$1"
+		LOCKONFAULT_ENGINE=$V $TO sh "$S/test/preload/run.sh" "$1"
 		;;
 	esac >"$T/out" 2>"$T/err"
 }
