@@ -2,7 +2,7 @@
  * probe.c - helpers that read the kernel's view of this process's memory
  * for the preload tests: smaps fields, VmFlags, maps permissions and
  * count, smaps_rollup, pagemap presence, kpageflags lock bits, and whether
- * the library is really preloaded; the kernel's own lock calls, and
+ * the library is really preloaded and which engine runs; the kernel's own lock calls, and
  * becoming nobody under a given RLIMIT_MEMLOCK. Also forking a test case into a child, timing and
  * scratch directories in the build tree. See probe.h.
  */
@@ -363,6 +363,57 @@ void probe_require_preloaded(void)
 	fflush(stdout);
 	exit(1);
 #endif
+}
+
+const char *probe_engine(void)
+{
+	const char *(*fn)(void) = (const char *(*)(void))
+		dlsym(RTLD_DEFAULT, "lof_engine");
+	const char *e;
+
+	if (fn)
+		return fn();
+	e = getenv("LOCKONFAULT_ENGINE");
+	if (e && strcmp(e, "native") == 0)
+		return "native";
+	if (e && strcmp(e, "off") == 0)
+		return "off";
+	return "sigsegv";
+}
+
+int probe_native(void)
+{
+	return strcmp(probe_engine(), "native") == 0;
+}
+
+int probe_pending(const void *addr, const char *prot)
+{
+	char perms[5];
+
+	if (probe_perms(addr, perms))
+		return 0;
+	if (!probe_native())
+		return strcmp(perms, "---p") == 0;
+	return strcmp(perms, prot) == 0 && probe_vmflag(addr, "lo") == 1 &&
+	       probe_vmflag(addr, "lf") == 1 && probe_present(addr) == 0;
+}
+
+int probe_onfault_written(const void *addr)
+{
+	char perms[5];
+
+	if (probe_perms(addr, perms))
+		return 0;
+	if (!probe_native())
+		return strcmp(perms, "---p") == 0;
+	return strcmp(perms, "rw-p") == 0 && probe_vmflag(addr, "lo") == 1 &&
+	       probe_vmflag(addr, "lf") == 1;
+}
+
+int probe_kernel_onfault(void)
+{
+	errno = 0;
+	return syscall(SYS_mlock2, NULL, 0, 0) == 0 || errno != ENOSYS;
 }
 
 int probe_fork(void (*fn)(void *), void *arg)

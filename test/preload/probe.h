@@ -89,6 +89,41 @@ int probe_preloaded(void);
 void probe_require_preloaded(void);
 
 /*
+ * The engine the preloaded library really runs: "native" (lock calls go
+ * to the kernel with MLOCK_ONFAULT/MCL_ONFAULT, nothing is protected),
+ * "sigsegv" (table, PROT_NONE, fault handler) or "off". Asks the
+ * library's lof_engine() when it has one; an older library is judged by
+ * LOCKONFAULT_ENGINE: "native" or "off" as named, anything else sigsegv.
+ */
+const char *probe_engine(void);
+
+/* 1 if probe_engine() is "native", 0 if not. */
+int probe_native(void);
+
+/*
+ * 1 if the page at addr is pending lock-on-fault as the running engine
+ * leaves it, 0 if not: for sigsegv, protected "---p" in maps; for
+ * native, what the kernel's own MLOCK_ONFAULT gives: the protection the
+ * program asked for (prot, e.g. "rw-p"), VmFlags lo and lf, and the
+ * page absent. Only for pages nobody touched since the lock call.
+ */
+int probe_pending(const void *addr, const char *prot);
+
+/*
+ * As probe_pending, for a read-write page written before the lock call
+ * (so present): "---p" under sigsegv; under native the kernel locked it
+ * at once: rw-p, VmFlags lo and lf.
+ */
+int probe_onfault_written(const void *addr);
+
+/*
+ * 1 if the kernel itself has lock-on-fault (the raw mlock2 system call
+ * exists), 0 if it answers as Linux 4.3 does (ENOSYS: a real old kernel
+ * or test/sim43/lof-kernel43's filter).
+ */
+int probe_kernel_onfault(void);
+
+/*
  * Runs fn(arg) in a forked child (core dumps off, a 20 s alarm against
  * hangs) that then exits 0, and returns the child's wait status, or -1 if
  * fork or waitpid failed. Output is flushed before the fork.

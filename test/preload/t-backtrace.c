@@ -75,12 +75,18 @@ int main(int argc, char **argv)
 	st = run_crash("LOCKONFAULT_BACKTRACE=1", err, sizeof(err));
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
 	   "with LOCKONFAULT_BACKTRACE=1 the crash still dies of SIGSEGV");
-	ok(strstr(err, "lockonfault: backtrace") != NULL,
-	   "a backtrace is printed on stderr");
-	ok(strstr(err, "lof_test_crash_here") != NULL,
-	   "the backtrace names the crashing function");
-	if (!strstr(err, "lof_test_crash_here"))
-		diag("stderr was: %s", err);
+	if (probe_native()) {
+		/* The backtrace comes from the sigsegv engine's handler. */
+		skip(2, "the native engine installs no SIGSEGV handler to "
+		     "print a backtrace from");
+	} else {
+		ok(strstr(err, "lockonfault: backtrace") != NULL,
+		   "a backtrace is printed on stderr");
+		ok(strstr(err, "lof_test_crash_here") != NULL,
+		   "the backtrace names the crashing function");
+		if (!strstr(err, "lof_test_crash_here"))
+			diag("stderr was: %s", err);
+	}
 
 	st = run_crash(NULL, err, sizeof(err));
 	ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && !strstr(err, "backtrace"),

@@ -56,12 +56,15 @@ static void lay_out(int code)
 		bail("mlock");
 }
 
+/*
+ * The sigsegv engine protects the written pages again (---p); the
+ * native engine leaves them to the kernel's MLOCK_ONFAULT, which locks
+ * present pages at once: rw-p, VmFlags lo and lf.
+ */
 static int pending(void)
 {
-	char perms[5];
-
-	return probe_perms(region, perms) == 0 && strcmp(perms, "---p") == 0 &&
-	       probe_perms(argv_p, perms) == 0 && strcmp(perms, "---p") == 0;
+	return probe_onfault_written(region) &&
+	       probe_onfault_written(argv_p);
 }
 
 static int status_of(pid_t pid)
