@@ -3,11 +3,11 @@
  * user-space engine where the kernel cannot (no MLOCK_ONFAULT: pending
  * ranges are not VM_LOCKED, so the kernel does not count them).
  *
- * What the program has locked, as a 4.4+ kernel would count it
- * (mm->locked_vm), is what the kernel counts now (VmLck: the VM_LOCKED
- * mappings, among them every opened batch) plus the pending pages, the
- * PROT_NONE parts of managed ranges, which are locked in the program's
- * eyes but not yet in the kernel's. The rules (mm/mlock.c):
+ * In emulation every managed range is VM_LOCKED (sigsegv.h), so what
+ * the program has locked, as a 4.4+ kernel would count it, is the
+ * kernel's own count (VmLck). The kernel's mlock would charge a range
+ * exactly right, but it cannot be asked first: it would populate. The
+ * engine checks ahead, by the kernel's rules (mm/mlock.c):
  *  - mlock, mlock2: locked + the range's pages over the limit, without
  *    CAP_IPC_LOCK, is ENOMEM unless the pages of the range that are
  *    locked already bring it back under; nothing is changed.
@@ -17,8 +17,7 @@
  * A limit of 0 without CAP_IPC_LOCK is EPERM, which the callers take
  * from the kernel itself (an mlock of no bytes).
  *
- * Everything here reads /proc (status, maps, and smaps only near the
- * limit), under the table lock, outside any signal handler. Where /proc
+ * Everything here reads /proc (status, and smaps only near the limit), under the table lock, outside any signal handler. Where /proc
  * cannot be read the call is let through: the kernel still enforces
  * the limit on every batch it locks.
  */
@@ -63,41 +62,6 @@ static long status_pages(const char *name)
 		return (long)((kb << 10) >> lof_page_shift);
 	}
 	return -1;
-}
-
-/* Pages of PROT_NONE mappings inside [s, e): a maps_walk callback. */
-static int count_none(const struct maps_entry *m, void *arg)
-{
-	if (m->prot == PROT_NONE)
-		*(unsigned long *)arg += (m->end - m->start) >> lof_page_shift;
-	return 0;
-}
-
-/*
- * Pending pages inside [s, e): PROT_NONE parts of managed entries.
- * Entries are collected in chunks; each is read off /proc/self/maps.
- */
-static unsigned long pending_pages(uintptr_t s, uintptr_t e)
-{
-	struct region buf[32];
-	unsigned long pages = 0;
-	uintptr_t at = s;
-
-	for (;;) {
-		size_t n = region_collect(&lof_regions, at, e, buf,
-					  ARRAY_SIZE(buf));
-		size_t got = n < ARRAY_SIZE(buf) ? n : ARRAY_SIZE(buf);
-
-		for (size_t i = 0; i < got; i++) {
-			uintptr_t lo = buf[i].start > s ? buf[i].start : s;
-			uintptr_t hi = buf[i].end < e ? buf[i].end : e;
-
-			maps_walk(lo, hi, count_none, &pages);
-		}
-		if (got == n)
-			return pages;
-		at = buf[got - 1].end;
-	}
 }
 
 /* Pages of [s, e) the kernel locks (VmFlags "lo"), from smaps. */
@@ -154,14 +118,13 @@ static long kernel_locked_in(uintptr_t s, uintptr_t e)
 	return n < 0 ? -1 : (long)c.pages;
 }
 
-/* What the program has locked in a 4.4+ kernel's count, in pages. */
+/*
+ * What the program has locked, in pages: the kernel's own count, since
+ * pending pages are VM_LOCKED in emulation.
+ */
 static long locked_now(void)
 {
-	long vmlck = status_pages("VmLck:");
-
-	if (vmlck < 0)
-		return -1;
-	return vmlck + (long)pending_pages(0, UINTPTR_MAX);
+	return status_pages("VmLck:");
 }
 
 static int over(unsigned long pages)
@@ -184,7 +147,6 @@ int charge_range(uintptr_t s, uintptr_t e)
 	already = kernel_locked_in(s, e);
 	if (already < 0)
 		return 0;
-	already += (long)pending_pages(s, e);
 	if (over((unsigned long)(locked - already) + pages))
 		return -ENOMEM;
 	return 0;

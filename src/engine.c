@@ -74,8 +74,7 @@ void engine_init(void)
 		dl_iterate_phdr(find_self, NULL);
 		maps_walk(0, UINTPTR_MAX, count_map, &maps);
 		sig_budget_init(k.max_map_count, maps);
-		sig_init(!k.has_onfault || touched, !k.has_onfault,
-			 !k.has_onfault && !touched);
+		sig_init(touched, !k.has_onfault, !k.has_onfault && !touched);
 		/*
 		 * Own SIGSEGV from the start, so that no thread can really
 		 * block it before the first lock call (sigchain.c keeps its
@@ -88,7 +87,7 @@ void engine_init(void)
 		}
 	}
 	stat_engine(lof_mode == LOF_MODE_SIGSEGV && sig_batch_lock,
-		    k.has_onfault);
+		    lof_mode == LOF_MODE_SIGSEGV && sig_emulate);
 	log_info("engine %s: %s", engine_mode_name(lof_mode), lof_engine_why);
 	if (lof_config.engine == LOF_ENGINE_NATIVE && !k.has_onfault)
 		log_warn("the kernel has no MLOCK_ONFAULT (errno %d): LOCKONFAULT_ENGINE=native passes lock calls on unchanged; auto or sigsegv would supply it",

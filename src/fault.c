@@ -57,13 +57,10 @@
 #include "stats.h"
 #include "sys.h"
 
-#ifndef MADV_COLD
-#define MADV_COLD 20
-#endif
-
 int sig_batch_lock;
 int sig_emulate;
 int sig_charge;
+unsigned long sig_unsettled;
 
 /*
  * The mapping budget: vm.max_map_count, read at init, and an estimate
@@ -80,17 +77,15 @@ void sig_budget_init(unsigned long limit, unsigned long base)
 }
 
 /*
- * MADV_COLD is refused (EINVAL) on VM_LOCKED mappings, and is only a
- * reclaim hint on others; ENOMEM means a hole. It stops at the first
- * locked mapping, so a range is checked from its start only: callers
- * probe a page. Kernels before 5.4 refuse the advice itself, which
- * reads as "locked".
+ * msync(MS_INVALIDATE) is refused with EBUSY on a VM_LOCKED mapping,
+ * on every kernel, and does nothing else (only MS_SYNC writes back);
+ * ENOMEM means a hole. Callers probe a page.
  * Context: any, including the SIGSEGV handler (async-signal-safe).
  */
 int sig_still_locked(uintptr_t addr, size_t len)
 {
 	return sig_batch_lock ||
-	       sys_madvise((void *)addr, len, MADV_COLD) == -EINVAL;
+	       sys_msync((void *)addr, len, MS_INVALIDATE) == -EBUSY;
 }
 
 /* Context: any, including the SIGSEGV handler (async-signal-safe). */
@@ -186,6 +181,21 @@ static int retry_once(uintptr_t page, unsigned long gen)
 }
 
 /*
+ * Does opening a batch of the entry r lock all of it, touched or not?
+ * In batch-lock mode it is locked on purpose; in emulation, the
+ * kernel's mprotect populates a VM_LOCKED private range that becomes
+ * writable. Such batches grow only on sequential faults, and in
+ * emulation (where locking populates) start at LOCKONFAULT_LOCK_BATCH.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+static int batch_locks(const struct region *r)
+{
+	return sig_batch_lock ||
+	       (sig_emulate && !(r->flags & REGION_SHARED) &&
+		(r->prot & PROT_WRITE));
+}
+
+/*
  * The batch to open around addr in the entry r, and the entry's new
  * batch history in *hist.
  * Context: the SIGSEGV handler (async-signal-safe).
@@ -197,9 +207,11 @@ static size_t plan(uintptr_t addr, const struct region *r,
 	size_t pages;
 	unsigned int shift;
 
-	pages = sig_batch_lock ?
-		batch_plan_seq(&h, lof_config.batch, lof_config.max_batch,
-			       addr, lof_page_size, hist) :
+	pages = batch_locks(r) ?
+		batch_plan_seq(&h, sig_emulate ? lof_config.lock_batch :
+					lof_config.batch,
+			       lof_config.max_batch, addr, lof_page_size,
+			       hist) :
 		batch_plan(&h, lof_config.batch, lof_config.max_batch, addr,
 			   (r->end - r->start) >> lof_page_shift,
 			   lof_page_size, hist);
@@ -225,6 +237,7 @@ static size_t plan(uintptr_t addr, const struct region *r,
  */
 static int fault_locked(uintptr_t addr, void *uc)
 {
+	unsigned long seq = __atomic_load_n(&sig_unsettled, __ATOMIC_ACQUIRE);
 	uintptr_t page = page_down(addr), b0, b1;
 	unsigned long gen = region_gen(&lof_regions);
 	struct batch_hist hist;
@@ -256,8 +269,25 @@ static int fault_locked(uintptr_t addr, void *uc)
 	 * makes there later, a thread stack's guard page say, must not be
 	 * opened by the stale entry.
 	 */
-	if (!sig_still_locked(page, lof_page_size))
+	if (!sig_still_locked(page, lof_page_size)) {
+		/*
+		 * Not VM_LOCKED: a stale entry, unless a writer changed
+		 * things since this fault began. A release may have
+		 * opened the page and unlocked it since the lookup; in
+		 * emulation a writer may be between the two steps of a
+		 * release or a registration (sig_unsettled is odd). Let
+		 * the access run again: it succeeds, or faults anew and
+		 * is judged on a settled table.
+		 */
+		if ((seq & 1) || seq != __atomic_load_n(&sig_unsettled,
+							__ATOMIC_ACQUIRE) ||
+		    gen != region_gen(&lof_regions)) {
+			stat_add(retries, 1);
+			sys_sched_yield();
+			return HANDLED;
+		}
 		return NOT_OURS;
+	}
 	pages = plan(addr, &r, &hist, &b0, &b1);
 	rc = sys_mprotect((void *)b0, b1 - b0, r.prot);
 	if (rc == -ENOMEM) {

@@ -172,7 +172,7 @@ int sig_mlockall(int flags)
 	sigset_t saved;
 	int r;
 
-	if (sig_batch_lock)
+	if (sig_relazy())
 		return lockall_batch(flags);
 	region_lock(&saved);
 	/*
@@ -221,7 +221,7 @@ void sig_register_future(long p, size_t len, int prot, int flags)
 	if (p < 0 && p > -4096)
 		return;
 	c.sp = (uintptr_t)__builtin_frame_address(0);
-	if (sig_batch_lock) {
+	if (sig_relazy()) {
 		maps_walk((uintptr_t)p, page_up((uintptr_t)p + len),
 			  lockall_batch_piece, &c);
 	} else {

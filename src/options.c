@@ -21,6 +21,7 @@
 struct lof_config lof_config = {
 	.batch = LOF_BATCH_DEFAULT,
 	.max_batch = LOF_MAX_BATCH_DEFAULT,
+	.lock_batch = LOF_LOCK_BATCH_DEFAULT,
 	.min_size = LOF_MIN_SIZE_DEFAULT,
 	.engine = LOF_ENGINE_AUTO,
 	.log_level = LOF_LOG_WARN,
@@ -43,6 +44,9 @@ const struct lof_option lof_options[] = {
 	{ "MAX_BATCH", "max-batch", LOF_OPT_COUNT, OFF(max_batch), 1,
 	  1UL << 20, NULL, "4096", "a page count from 1 to 1048576",
 	  "bound for adaptive batch growth, in pages" },
+	{ "LOCK_BATCH", "lock-batch", LOF_OPT_COUNT, OFF(lock_batch), 1,
+	  1UL << 20, NULL, "1", "a page count from 1 to 1048576",
+	  "first batch where opening a batch locks all of it (sigsegv engine without kernel MLOCK_ONFAULT, private writable memory)" },
 	{ "MIN_SIZE", "min-size", LOF_OPT_SIZE, OFF(min_size), 0,
 	  1UL << 40, NULL, "1M", "a size such as 0, 4096, 64K, 1M or 1G",
 	  "lock calls smaller than this are passed to the kernel unchanged" },

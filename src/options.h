@@ -27,6 +27,13 @@ enum lof_charge {
 
 #define LOF_BATCH_DEFAULT 16
 /*
+ * Where opening a batch locks every page of it (the SIGSEGV engine on a
+ * kernel without MLOCK_ONFAULT, private writable memory), the first
+ * batch is one page, so that only what is touched is locked; batches
+ * still grow on sequential faults. Measured in bench/RESULTS.md.
+ */
+#define LOF_LOCK_BATCH_DEFAULT 1
+/*
  * 4096 pages (16 MiB of 4K pages), measured (bench/RESULTS.md): the
  * 5 GiB cover-letter benchmark took 5040 faults with a bound of 512,
  * 2870 with 4096 and 2601 with 32768, at about 20 us a fault. A larger
@@ -39,6 +46,7 @@ enum lof_charge {
 struct lof_config {
 	size_t batch;		/* pages resolved by a region's first fault */
 	size_t max_batch;	/* bound for batch growth, pages */
+	size_t lock_batch;	/* first batch where opening locks it all */
 	size_t min_size;	/* smaller lock calls go to the kernel as is */
 	int engine;		/* enum lof_engine */
 	int charge;		/* enum lof_charge */

@@ -93,6 +93,7 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 	struct region buf[32];
 	uintptr_t at = start;
 
+	sig_unsettle(1);
 	while (at < end) {
 		size_t n = region_collect(&lof_regions, at, end, buf,
 					  ARRAY_SIZE(buf));
@@ -110,16 +111,29 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 			 */
 			if (!sig_still_locked(r->start, lof_page_size)) {
 				region_remove(&lof_regions, r->start, r->end);
-			} else if (r->prot == PROT_NONE ||
-				   sys_mprotect((void *)r->start,
-						r->end - r->start,
-						r->prot) == 0) {
+				continue;
+			}
+			/*
+			 * Emulation: the piece is VM_LOCKED without
+			 * ONFAULT, and opening it would have the kernel's
+			 * mprotect populate it. Unlocked first, it opens
+			 * as it is; a caller that keeps it locked
+			 * registers it again (relazy).
+			 */
+			if (sig_charge)
+				sys_munlock((void *)r->start, r->end - r->start);
+			if (r->prot == PROT_NONE ||
+			    sys_mprotect((void *)r->start, r->end - r->start,
+					 r->prot) == 0) {
 				if (relock && sig_batch_lock &&
 				    r->prot != PROT_NONE)
 					sig_lock_opened(r->start,
 							r->end - r->start);
 				region_remove(&lof_regions, r->start, r->end);
 			} else if (region_lookup(&lof_regions, r->start, &whole) &&
+				   (!sig_charge ||
+				    !sys_munlock((void *)whole.start,
+						 whole.end - whole.start)) &&
 				   sys_mprotect((void *)whole.start,
 						whole.end - whole.start,
 						whole.prot) == 0) {
@@ -142,6 +156,7 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 			break;
 		at = stop;
 	}
+	sig_unsettle(0);
 	sig_wait_for_readers();
 }
 
@@ -229,16 +244,27 @@ static int pend_present(uintptr_t lo, uintptr_t hi, void *arg)
 static int pend_absent(uintptr_t start, uintptr_t end)
 {
 	struct pend_ctx p = { .start = start, .end = end };
+	int r;
 
-	if (present_runs(start, end, pend_present, &p) < 0)
-		return sys_mprotect((void *)start, end - start, PROT_NONE);
-	if (p.open_hi) {
-		sig_lock_opened(p.open_lo, p.open_hi - p.open_lo);
-		pend_gap(&p, p.open_hi, end);
+	if (present_runs(start, end, pend_present, &p) < 0) {
+		r = sys_mprotect((void *)start, end - start, PROT_NONE);
 	} else {
-		pend_gap(&p, start, end);
+		if (p.open_hi) {
+			sig_lock_opened(p.open_lo, p.open_hi - p.open_lo);
+			pend_gap(&p, p.open_hi, end);
+		} else {
+			pend_gap(&p, start, end);
+		}
+		r = p.err;
 	}
-	return p.err;
+	/*
+	 * Emulation: lock the whole piece. The kernel marks it VM_LOCKED
+	 * and charges it; its populate stops at the first PROT_NONE page
+	 * with EFAULT (ENOMEM here), which is the point.
+	 */
+	if (r == 0 && sig_charge)
+		sys_mlock((void *)start, end - start);
+	return r;
 }
 
 int sig_register_piece(const struct maps_entry *e, void *arg)
@@ -253,9 +279,11 @@ int sig_register_piece(const struct maps_entry *e, void *arg)
 	if (sig_eligible(e, c) &&
 	    region_insert(&lof_regions, e->start, e->end, e->prot,
 			  e->shared ? REGION_SHARED : 0) == 0) {
-		r = sig_batch_lock ? pend_absent(e->start, e->end) :
+		sig_unsettle(1);
+		r = sig_relazy() ? pend_absent(e->start, e->end) :
 			sys_mprotect((void *)e->start, e->end - e->start,
 				     PROT_NONE);
+		sig_unsettle(0);
 		if (r == 0) {
 			c->added++;
 			return 0;
@@ -266,13 +294,18 @@ int sig_register_piece(const struct maps_entry *e, void *arg)
 		log_warn_once("cannot protect %p-%p (errno %d): locking it the ordinary way",
 			      (void *)e->start, (void *)e->end, -r);
 	}
-	/* Batch-lock mode: nothing locked the range yet. */
-	if (c->populate || sig_batch_lock) {
+	/*
+	 * Over the kernel's lock-on-fault the call locked it already; else
+	 * nothing did yet. Without MLOCK_ONFAULT, mlock is the only lock
+	 * there is: the piece is populated, and the errors of its populate
+	 * (a PROT_NONE piece) are what an ordinary lock would answer.
+	 */
+	if (c->populate || sig_relazy()) {
 		r = c->populate || sig_emulate ?
 			sys_mlock((void *)e->start, e->end - e->start) :
 			sys_mlock2((void *)e->start, e->end - e->start,
 				   MLOCK_ONFAULT);
-		if (r && !c->err)
+		if (r && !c->err && (c->populate || !sig_emulate))
 			c->err = r;
 	}
 	return 0;
@@ -304,7 +337,7 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 	int r;
 
 	region_lock(&saved);
-	if (sig_batch_lock) {
+	if (sig_relazy()) {
 		/* mlock of no bytes: EPERM if this process may not lock. */
 		r = sys_mlock((void *)s, 0);
 		if (r == 0 && sig_charge)
@@ -316,7 +349,7 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 		/* Pieces already managed are registered afresh. */
 		sig_release(s, e, 0);
 		c.sp = (uintptr_t)__builtin_frame_address(0);
-		if (sig_batch_lock) {
+		if (sig_relazy()) {
 			r = maps_walk(s, e, register_contiguous, &w);
 			if (r == 0 && w.next != e)
 				r = -ENOMEM;
@@ -356,16 +389,11 @@ int sig_mlock(const void *addr, size_t len, unsigned int flags, int is_mlock2)
 		return plain_lock(addr, len, flags, is_mlock2);
 
 	if (e - s < lof_config.min_size) {
-		if (!sig_charge && !region_overlaps(&lof_regions, s, e))
+		if (!region_overlaps(&lof_regions, s, e))
 			return plain_lock(addr, len, flags, is_mlock2);
 		region_lock(&saved);
-		r = sig_charge ? sys_mlock((void *)s, 0) : 0;
-		if (r == 0 && sig_charge)
-			r = charge_range(s, e);
-		if (r == 0) {
-			sig_release(s, e, 0);
-			r = plain_lock(addr, len, flags, is_mlock2);
-		}
+		sig_release(s, e, 0);
+		r = plain_lock(addr, len, flags, is_mlock2);
 		region_unlock(&saved);
 		return r;
 	}
@@ -454,6 +482,8 @@ static int relazy_piece(const struct maps_entry *m, void *arg)
 		if (region_insert(&lof_regions, m->start, m->end, PROT_NONE,
 				  m->shared ? REGION_SHARED : 0) == 0)
 			c->added++;
+		if (sig_charge)	/* VM_LOCKED and charged, as before */
+			sys_mlock((void *)m->start, m->end - m->start);
 		return 0;
 	}
 	return sig_register_piece(m, c);
@@ -483,7 +513,7 @@ int sig_mprotect(void *addr, size_t len, int prot)
 	 * never PROT_NONE with no entry to explain them.
 	 */
 	region_lock(&saved);
-	if (!sig_batch_lock) {
+	if (!sig_relazy()) {
 		sig_release(s, e, 1);
 		r = sys_mprotect(addr, len, prot);
 		if (r == 0)
@@ -566,7 +596,7 @@ long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 	if ((s & (lof_page_size - 1)) || bounds(old, old_len, &s, &e) ||
 	    !region_overlaps(&lof_regions, s, e)) {
 		p = sys_mremap(old, old_len, new_len, flags, new_addr);
-	} else if (sig_batch_lock) {
+	} else if (sig_relazy()) {
 		region_lock(&saved);
 		p = remap_lazy(old, old_len, new_len, flags, new_addr, s, e);
 		region_unlock(&saved);
@@ -613,13 +643,6 @@ static long mmap_managed(void *addr, size_t len, int prot, int flags, int fd,
 		}
 		return p;
 	}
-	if ((flags & MAP_LOCKED) && sig_charge && !(flags & MAP_FIXED)) {
-		region_lock(&saved);
-		r = charge_future(len);
-		region_unlock(&saved);
-		if (r)
-			return r;
-	}
 	if (!(flags & MAP_FIXED) || bounds(addr, len, &s, &e) ||
 	    !region_overlaps(&lof_regions, s, e)) {
 		p = sys_mmap(addr, len, prot, flags, fd, off);
@@ -645,7 +668,7 @@ long sig_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 	if (!__atomic_load_n(&sig_future, __ATOMIC_RELAXED))
 		return mmap_managed(addr, len, prot, flags, fd, off);
-	if (!sig_batch_lock && len < lof_config.min_size)
+	if (!sig_relazy() && len < lof_config.min_size)
 		return mmap_managed(addr, len, prot, flags, fd, off);
 	/*
 	 * Under MCL_FUTURE the kernel's def_flags lock the new mapping

@@ -8,16 +8,31 @@
  *   charge.c         RLIMIT_MEMLOCK, where the kernel cannot charge
  *   present.c        pages already present in a range
  *
- * Two ways of running, fixed at init:
- *  - over the kernel's lock-on-fault (sig_batch_lock 0): every managed
- *    range is VM_LOCKED|VM_LOCKONFAULT in the kernel, which charges it,
- *    locks what is present and locks each page as it is faulted in; the
- *    engine only makes pages PROT_NONE and opens them on touch. Used
- *    when it is forced on a kernel that has the flags.
- *  - batch-lock (sig_batch_lock 1): pending ranges are not VM_LOCKED;
- *    each batch is locked when it is opened. Used where the kernel has
- *    no MLOCK_ONFAULT (sig_emulate: the engine supplies the flags, the
- *    RLIMIT charge and MCL_FUTURE itself) and for CHARGE=touched.
+ * Three ways of running, fixed at init:
+ *  - over the kernel's lock-on-fault (a kernel with MLOCK_ONFAULT, the
+ *    engine forced): every managed range is VM_LOCKED|VM_LOCKONFAULT in
+ *    the kernel, which charges it, locks what is present and locks each
+ *    page as it is faulted in; the engine only makes pages PROT_NONE and
+ *    opens them on touch.
+ *  - emulation (sig_emulate, sig_charge: no MLOCK_ONFAULT, CHARGE=range):
+ *    a managed range is made PROT_NONE where its pages are absent, and
+ *    then locked with plain mlock. The kernel marks it VM_LOCKED and
+ *    charges it (RLIMIT_MEMLOCK, VmLck) exactly as a 4.4+ kernel charges
+ *    MLOCK_ONFAULT, and its populate stops at the first PROT_NONE page
+ *    (EFAULT, ignored), so nothing absent is faulted in. Pages already
+ *    present are locked and left accessible. A fault opens a batch with
+ *    mprotect; a page faulted into the VM_LOCKED range is locked by the
+ *    kernel, and a private range becoming writable is populated by the
+ *    kernel's mprotect, so such batches lock what they open (fault.c's
+ *    batch policy keeps them small). The engine also supplies mlock2
+ *    and MCL_ONFAULT, and MCL_FUTURE (lockall.c), the kernel has not.
+ *  - batch-lock (sig_batch_lock: CHARGE=touched, on any kernel): pending
+ *    ranges are not VM_LOCKED, so nothing is charged at the call; each
+ *    batch is locked (mlock2(MLOCK_ONFAULT), or mlock without it) as it
+ *    is opened, and charged then.
+ * In the last two, the kernel is never given mlockall's flags, and a
+ * range the program changes but keeps locked (mprotect, mremap) is
+ * registered again after the change (sig_relazy()).
  */
 #ifndef LOF_SIGSEGV_H
 #define LOF_SIGSEGV_H
@@ -45,6 +60,16 @@ extern int sig_charge;		/* the engine charges RLIMIT_MEMLOCK itself */
 extern uintptr_t sig_self_lo, sig_self_hi; /* our own object */
 
 /*
+ * A sequence count, odd while a writer may have pending pages that are
+ * not VM_LOCKED (emulation only): a release unlocks a piece before it
+ * opens it, and a registration protects a piece before it locks it.
+ * The fault path's stale-entry probe cannot be trusted across such a
+ * window. Bumped under the table lock (sig_unsettle), read by the
+ * handler.
+ */
+extern unsigned long sig_unsettled;
+
+/*
  * mlockall(MCL_FUTURE) is in force (lockall.c). Written under the table
  * lock, read with relaxed loads by the fast paths.
  */
@@ -52,6 +77,20 @@ extern int sig_future;
 
 /* Context: init only. */
 void sig_init(int batch_lock, int emulate, int charge);
+
+/* Open (begin 1) or close (begin 0) an unsettled window, in emulation. */
+static inline void sig_unsettle(int begin)
+{
+	(void)begin;
+	if (sig_charge)
+		__atomic_fetch_add(&sig_unsettled, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The kernel was told nothing of mlockall, and relocks are lazy. */
+static inline int sig_relazy(void)
+{
+	return sig_batch_lock || sig_emulate;
+}
 
 /* ---- fault.c ---------------------------------------------------- */
 

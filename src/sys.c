@@ -90,6 +90,11 @@ int sys_madvise(void *addr, size_t len, int advice)
 	return RAW(SYS_madvise, addr, len, advice);
 }
 
+int sys_msync(void *addr, size_t len, int flags)
+{
+	return RAW(SYS_msync, addr, len, flags);
+}
+
 int sys_mincore(void *addr, size_t len, unsigned char *vec)
 {
 	return RAW(SYS_mincore, addr, len, vec);

@@ -30,6 +30,7 @@ LOF_AS_SAFE int sys_munlock(const void *addr, size_t len);
 LOF_AS_SAFE int sys_mlockall(int flags);
 LOF_AS_SAFE int sys_munlockall(void);
 LOF_AS_SAFE int sys_madvise(void *addr, size_t len, int advice);
+LOF_AS_SAFE int sys_msync(void *addr, size_t len, int flags);
 LOF_AS_SAFE int sys_mincore(void *addr, size_t len, unsigned char *vec);
 LOF_AS_SAFE int sys_sigprocmask(int how, const sigset_t *set, sigset_t *old);
 LOF_AS_SAFE int sys_tgkill_self(int sig);
