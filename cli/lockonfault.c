@@ -8,9 +8,15 @@
  * all come from the table in options.c (lof_options), so the wrapper, the
  * library and the documentation cannot disagree about them.
  *
+ * It also answers, without running anything, what the library would do
+ * here: --probe prints what this kernel and this process can do about
+ * locking (kernel.c's side-effect-free probe, the same the library runs
+ * at load) and the engine LOCKONFAULT_ENGINE=auto and the options given
+ * would choose, and --dry-run adds that engine to what it prints.
+ *
  * Exit status, as env(1), nice(1) and timeout(1): COMMAND's own, 125 for
  * an error of the wrapper itself, 126 when COMMAND cannot be executed and
- * 127 when it cannot be found.
+ * 127 when it cannot be found. --probe exits 0.
  *
  * This is an ordinary program, not a signal handler: stdio is fine here.
  */
@@ -20,11 +26,14 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "kernel.h"
 #include "options.h"
 
 #ifndef LOF_LIBDIR
@@ -34,7 +43,8 @@
 #define PROGRAM "lockonfault"
 #define LIBNAME "liblockonfault.so"
 #define ENV_PREFIX "LOCKONFAULT_"
-#define USAGE "Usage: " PROGRAM " [OPTIONS] [--] COMMAND [ARG...]"
+#define USAGE "Usage: " PROGRAM " [OPTIONS] [--] COMMAND [ARG...]\n" \
+	"   or: " PROGRAM " [OPTIONS] --probe"
 
 #define EXIT_WRAPPER 125	/* the wrapper itself failed */
 #define EXIT_CANNOT_RUN 126	/* COMMAND found but not executable */
@@ -46,6 +56,7 @@
 /* getopt_long values for options without a short form. */
 enum {
 	OPT_LIBRARY = 256,
+	OPT_PROBE,
 	OPT_TABLE,		/* OPT_TABLE + i is lof_options[i] */
 };
 
@@ -180,8 +191,15 @@ static void __attribute__((noreturn)) help(void)
 	}
 	puts("\nOther options:");
 	print_entry("-n, --dry-run",
-		    "print the environment assignments and the command, "
-		    "one per line, and exit without running it");
+		    "print the environment assignments, a comment line "
+		    "naming the engine the library would run and why, and "
+		    "the command, one per line, and exit without running it");
+	print_entry("--probe",
+		    "print what this kernel and process can do about locking "
+		    "(mlock2, MLOCK_ONFAULT and MCL_ONFAULT, RLIMIT_MEMLOCK, "
+		    "CAP_IPC_LOCK, vm.max_map_count) and the engine auto and "
+		    "the options given would choose, with the reason, one "
+		    "'name: value' line each; run no command, exit 0");
 	print_entry("--library=PATH",
 		    "preload this file instead of searching for " LIBNAME);
 	print_entry("-h, --help", "print this help and exit");
@@ -300,6 +318,185 @@ static void print_quoted(const char *s)
 	putchar('\'');
 }
 
+/* ------------------------------------------------------------------ */
+/* What the library would do here: --probe, and a line of --dry-run    */
+/* ------------------------------------------------------------------ */
+
+/* The value of opt's LOCKONFAULT_ variable, or NULL. */
+static const char *env_value(const struct lof_option *opt)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), ENV_PREFIX "%s", opt->name);
+	return getenv(name);
+}
+
+/*
+ * The settings the library would load: each option's value from the
+ * command line, else from the environment, else its default. A bad
+ * value in the environment is ignored, as the library ignores it.
+ * from[i] says where option i came from: "--" (the command line),
+ * ENV_PREFIX (the environment), "bad" (the default, the environment's
+ * value being invalid) or "default".
+ */
+static void effective_config(struct lof_config *cfg,
+			     const char *const *values, const char **from)
+{
+	config_defaults(cfg);
+	for (size_t i = 0; i < lof_noptions; i++) {
+		const struct lof_option *opt = &lof_options[i];
+		const char *v = env_value(opt);
+
+		from[i] = "default";
+		if (v)
+			from[i] = config_set(cfg, opt, v) == 0 ? ENV_PREFIX : "bad";
+		if (values[i] && config_set(cfg, opt, values[i]) == 0)
+			from[i] = "--";
+	}
+}
+
+/* The option of the table named name (without the prefix). */
+static size_t option_index(const char *name)
+{
+	for (size_t i = 0; i < lof_noptions; i++) {
+		if (strcmp(lof_options[i].name, name) == 0)
+			return i;
+	}
+	fatal("internal error: no option %s", name);
+}
+
+/* The name of a value of an enum option, e.g. "auto" for ENGINE 0. */
+static const char *enum_name(size_t opt, int v)
+{
+	return lof_options[opt].names[v];
+}
+
+/* "0", or "ENOSYS (Function not implemented)" and the like. */
+static const char *errno_text(int e)
+{
+	static char buf[96];
+	const char *name;
+
+	switch (e) {
+	case 0:
+		return "0";
+	case EPERM:
+		name = "EPERM";
+		break;
+	case EINVAL:
+		name = "EINVAL";
+		break;
+	case ENOSYS:
+		name = "ENOSYS";
+		break;
+	case ENOMEM:
+		name = "ENOMEM";
+		break;
+	case EAGAIN:
+		name = "EAGAIN";
+		break;
+	default:
+		snprintf(buf, sizeof(buf), "errno %d (%s)", e, strerror(e));
+		return buf;
+	}
+	snprintf(buf, sizeof(buf), "%s (%s)", name, strerror(e));
+	return buf;
+}
+
+/* A limit in bytes, or "unlimited". */
+static void print_limit(const char *name, uint64_t v)
+{
+	if (v == UINT64_MAX)
+		printf("%s: unlimited\n", name);
+	else
+		printf("%s: %llu\n", name, (unsigned long long)v);
+}
+
+/* Where option i's value came from, for --probe. */
+static void print_source(const char *what, size_t i, const char *from,
+			 int v)
+{
+	const struct lof_option *opt = &lof_options[i];
+
+	if (strcmp(from, "--") == 0)
+		printf("%s: %s (--%s)\n", what, enum_name(i, v), opt->longopt);
+	else if (strcmp(from, ENV_PREFIX) == 0)
+		printf("%s: %s (" ENV_PREFIX "%s)\n", what, enum_name(i, v),
+		       opt->name);
+	else if (strcmp(from, "bad") == 0)
+		printf("%s: %s (default: " ENV_PREFIX "%s=%s is not valid)\n",
+		       what, enum_name(i, v), opt->name, env_value(opt));
+	else
+		printf("%s: %s (default)\n", what, enum_name(i, v));
+}
+
+/*
+ * --probe: one "name: value" line per fact, the kernel's first, then the
+ * engine auto would choose and the one the settings choose, each with
+ * the reason the library gives in its info log and its report.
+ */
+static void __attribute__((noreturn)) probe(const char *const *values)
+{
+	const char **from = calloc(lof_noptions, sizeof(*from));
+	size_t ie = option_index("ENGINE"), ic = option_index("CHARGE");
+	struct lof_config cfg;
+	struct lof_kernel k;
+	struct utsname u;
+	const char *why;
+	int mode;
+
+	if (!from)
+		fatal("out of memory");
+	effective_config(&cfg, values, from);
+	kernel_probe(&k);
+
+	if (uname(&u) == 0)
+		printf("kernel: %s %s %s\n", u.sysname, u.release, u.machine);
+	printf("mlock2: %s (mlock2(NULL, 0, 0): %s)\n",
+	       k.mlock2_errno == ENOSYS ? "no" : "yes",
+	       errno_text(k.mlock2_errno));
+	printf("mlock_onfault: %s (mlock2(NULL, 0, MLOCK_ONFAULT): %s)\n",
+	       k.has_onfault ? "yes" : "no", errno_text(k.onfault_errno));
+	printf("mcl_onfault: %s (not probed, as mlockall has no call without effect: it came with MLOCK_ONFAULT in Linux 4.4)\n",
+	       k.has_onfault ? "yes" : "no");
+	print_limit("rlimit_memlock_soft", k.memlock_cur);
+	print_limit("rlimit_memlock_hard", k.memlock_max);
+	printf("cap_ipc_lock: %s\n", k.cap_ipc_lock ? "yes" : "no");
+	if (k.max_map_count)
+		printf("max_map_count: %lu\n", k.max_map_count);
+	else
+		printf("max_map_count: unknown (/proc/sys/vm/max_map_count unreadable)\n");
+
+	mode = engine_choose(LOF_ENGINE_AUTO, LOF_CHARGE_RANGE, &k, &why);
+	printf("engine_auto: %s\n", engine_mode_name(mode));
+	printf("engine_auto_why: %s\n", why);
+
+	print_source("setting_engine", ie, from[ie], cfg.engine);
+	print_source("setting_charge", ic, from[ic], cfg.charge);
+	mode = engine_choose(cfg.engine, cfg.charge, &k, &why);
+	printf("engine: %s\n", engine_mode_name(mode));
+	printf("engine_why: %s\n", why);
+	exit_flushed();
+}
+
+/* The engine the library would run with these settings, and why. */
+static void print_engine_comment(const char *const *values)
+{
+	const char **from = calloc(lof_noptions, sizeof(*from));
+	struct lof_config cfg;
+	struct lof_kernel k;
+	const char *why;
+	int mode;
+
+	if (!from)
+		fatal("out of memory");
+	effective_config(&cfg, values, from);
+	kernel_probe(&k);
+	mode = engine_choose(cfg.engine, cfg.charge, &k, &why);
+	printf("# engine %s: %s\n", engine_mode_name(mode), why);
+	free(from);
+}
+
 static void __attribute__((noreturn))
 dry_run(const char *preload, const char *const *values, char **cmd)
 {
@@ -309,6 +506,7 @@ dry_run(const char *preload, const char *const *values, char **cmd)
 			printf(ENV_PREFIX "%s=%s\n", lof_options[i].name,
 			       values[i]);
 	}
+	print_engine_comment(values);
 	for (char **a = cmd; *a; a++) {
 		if (a != cmd)
 			putchar(' ');
@@ -363,6 +561,7 @@ static struct option *long_options(void)
 	static const struct option own[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "library", required_argument, NULL, OPT_LIBRARY },
+		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -388,7 +587,7 @@ int main(int argc, char **argv)
 	struct option *lo = long_options();
 	const char *library = NULL;
 	char *lib, *preload;
-	int dry = 0, c;
+	int dry = 0, want_probe = 0, c;
 
 	if (!values)
 		fatal("out of memory");
@@ -404,6 +603,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LIBRARY:
 			library = optarg;
+			break;
+		case OPT_PROBE:
+			want_probe = 1;
 			break;
 		case ':':
 		case '?':
@@ -421,6 +623,11 @@ int main(int argc, char **argv)
 			break;
 		}
 		}
+	}
+	if (want_probe) {
+		if (optind < argc)
+			usage_error("--probe takes no command");
+		probe(values);
 	}
 	if (optind >= argc)
 		usage_error("no command given");

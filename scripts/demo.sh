@@ -1,6 +1,7 @@
 #!/bin/bash
 #
-# demo.sh - run bench/demo natively and under lockonfault, side by side.
+# demo.sh - run bench/demo natively and under lockonfault's engines,
+# side by side.
 #
 # Usage: scripts/demo.sh BUILDDIR      (or: make demo)
 #
@@ -8,9 +9,32 @@
 # it and then uses only DEMO_TOUCH bytes of it, spread over the mapping.
 # Natively the kernel pre-faults and locks the whole mapping in mlock();
 # under lockonfault only the pages touched (and the batches around them)
-# are locked, when they are first touched. The script prints one table
-# row per run, then runs a case the native kernel cannot: DEMO_BIG_SIZE
-# (48G), more than this machine's RAM, under lockonfault only.
+# are locked, when they are first touched. The same unmodified program
+# runs four times, one table row each:
+#
+#   native          no library: the kernel's eager mlock()
+#   lockonfault     the default engine, auto: on a kernel with
+#                   MLOCK_ONFAULT (4.4+), the kernel's own flags
+#   LOCKONFAULT_ENGINE=sigsegv
+#                   the user-space engine (PROT_NONE, SIGSEGV handler)
+#   simulated 4.3   the default engine again, under
+#                   test/sim43/lof-kernel43 (a seccomp filter answering
+#                   as Linux 4.3: no mlock2, no MCL_ONFAULT), where auto
+#                   must choose the sigsegv engine
+#
+# Each lockonfault row names the engine that ran, from the engine= line
+# of its statistics report. Then a case the native kernel cannot:
+# DEMO_BIG_SIZE (48G), more than this machine's RAM, under lockonfault
+# only (the default engine).
+#
+# Sizes: the defaults, 8G mapped and 256M touched, took 32 s in all on
+# the development machine (2 cores, 24 GiB, 2026-12): the native
+# mlock() of 8G 14 to 20 s (up to a minute when the machine is busy),
+# the simulated 4.3 row 8 to 22 s (on a kernel without MLOCK_ONFAULT
+# each batch is locked with mlock(), which faults in the whole batch:
+# with one touched page in 32, most of the mapping ends up locked), the
+# other rows under a second each. Keep the whole run under 3 minutes
+# there.
 #
 # Environment:
 #   DEMO_SIZE      mapping size of the side-by-side runs (default 8G; it
@@ -19,12 +43,14 @@
 #   DEMO_BIG_SIZE  mapping size of the lockonfault-only run (default 48G)
 #   DEMO_TIMEOUT   seconds allowed for each run (default 600)
 # Sizes take K, M, G or T suffixes. LOCKONFAULT_* variables in the
-# environment apply to the lockonfault runs.
+# environment apply to the lockonfault runs, except LOCKONFAULT_ENGINE
+# and LOCKONFAULT_STATS, which each row sets.
 #
-# Exit status: 0 when every run succeeds and lockonfault locked less memory,
-# held less resident and returned from mlock() sooner than the native
-# kernel; 1 when a run fails or the numbers show no benefit; 2 on a usage
-# or setup error.
+# Exit status: 0 when every run succeeds, each row ran the engine it is
+# meant to, and every lockonfault run locked less memory, held less
+# resident and returned from mlock() sooner than the native kernel; 1
+# when a run fails or the numbers show no benefit; 2 on a usage or setup
+# error.
 
 set -u
 
@@ -48,8 +74,14 @@ fi
 
 demo=$builddir/bench/demo
 wrapper=$builddir/lockonfault
+k43=$builddir/test/sim43/lof-kernel43
 [ -x "$demo" ] || die "$demo not found or not executable (run make first)"
 [ -x "$wrapper" ] || die "$wrapper not found or not executable"
+[ -x "$k43" ] || die "$k43 not found or not executable (run make first)"
+unset LOCKONFAULT_ENGINE LOCKONFAULT_STATS
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lof-demo.XXXXXX") || die "mktemp failed"
+trap 'rm -rf "$tmp"' EXIT
 
 # Print the byte count of a size with an optional K/M/G/T suffix.
 to_bytes() {
@@ -150,15 +182,21 @@ fi
 
 failed=0
 out=
+engine=
 
-# run LABEL CMD...: run the demo quietly, leave its -q line in $out.
+# run LABEL CMD...: run the demo quietly, leave its -q line in $out and
+# the engine= of its statistics report (if it made one) in $engine. A
+# lockonfault command line gets --stats=$tmp/report.%p from the caller.
 # Return: 0 on success, 1 (with a message) when the run failed.
 run() {
 	local label=$1 rc key
 
 	shift
+	rm -f "$tmp"/report.*
 	out=$(timeout "$TIMEOUT" "$@")
 	rc=$?
+	engine=$(sed -n 's/^lockonfault: engine=//p' "$tmp"/report.* 2>/dev/null |
+		head -n 1)
 	if [ $rc -eq 124 ]; then
 		echo "$prog: $label: timed out after ${TIMEOUT}s" >&2
 		return 1
@@ -180,89 +218,133 @@ run() {
 	return 0
 }
 
-# table_row RUN MLOCK TOUCH LOCKED RSS: one row of the table.
+# table_row RUN ENGINE MLOCK TOUCH LOCKED RSS: one row of the table.
 table_row() {
-	printf '%-24s %12s %12s %12s %12s\n' "$@"
+	printf '%-24s %-13s %12s %12s %10s %10s\n' "$@"
 }
 
 row() {
-	local label=$1 line=$2
+	local label=$1 eng=$2 line=$3
 
-	table_row "$label" \
+	table_row "$label" "$eng" \
 		"$(field mlock_ms "$line") ms" "$(field touch_ms "$line") ms" \
 		"$(human_kb "$(field locked_kb "$line")")" \
 		"$(human_kb "$(field rss_kb "$line")")"
 }
 
-echo "lockonfault demo: a program maps $SIZE, mlock()s all of it and uses $TOUCH,"
-echo "spread evenly over the mapping. Natively mlock() pre-faults and locks"
-echo "the whole mapping; under lockonfault pages are locked on first touch."
-echo
+# benefit LABEL LINE: check one lockonfault run against the native one
+# ($native) and print its summary line; set failed=1 on no benefit.
+benefit() {
+	local label=$1 line=$2 n_mlock l_mlock n_locked l_locked n_rss l_rss \
+		n_touch l_touch
 
-table_row run mlock touch Locked RSS
-table_row --- ----- ----- ------ ---
-
-native=
-if run "native $SIZE" env -u LD_PRELOAD "$demo" -q -s "$SIZE" -t "$TOUCH"; then
-	native=$out
-	row "native $SIZE" "$native"
-else
-	table_row "native $SIZE" FAILED - - -
-	failed=1
-fi
-
-lof=
-if run "lockonfault $SIZE" "$wrapper" -- "$demo" -q -s "$SIZE" -t "$TOUCH"; then
-	lof=$out
-	row "lockonfault $SIZE" "$lof"
-else
-	table_row "lockonfault $SIZE" FAILED - - -
-	failed=1
-fi
-
-if [ -n "$native" ] && [ -n "$lof" ]; then
 	n_mlock=$(field mlock_ms "$native")
-	l_mlock=$(field mlock_ms "$lof")
+	l_mlock=$(field mlock_ms "$line")
 	n_locked=$(field locked_kb "$native")
-	l_locked=$(field locked_kb "$lof")
+	l_locked=$(field locked_kb "$line")
 	n_rss=$(field rss_kb "$native")
-	l_rss=$(field rss_kb "$lof")
+	l_rss=$(field rss_kb "$line")
 	n_touch=$(field touch_ms "$native")
-	l_touch=$(field touch_ms "$lof")
+	l_touch=$(field touch_ms "$line")
 
-	echo
-	echo "Under lockonfault:"
-	echo "  mlock() returned in $l_mlock ms instead of $n_mlock ms" \
-	     "($(ratio "$n_mlock" "$l_mlock") times faster);"
-	echo "  touching took $l_touch ms instead of $n_touch ms: the faults" \
-	     "happen here now;"
-	echo "  mlock() and touching together: $(sum "$l_mlock" "$l_touch") ms" \
-	     "instead of $(sum "$n_mlock" "$n_touch") ms;"
-	echo "  $(human_kb "$l_locked") locked instead of" \
+	echo "  $label: mlock() returned in $l_mlock ms instead of" \
+	     "$n_mlock ms ($(ratio "$n_mlock" "$l_mlock") times faster);"
+	echo "    touching took $l_touch ms instead of $n_touch ms, both" \
+	     "together $(sum "$l_mlock" "$l_touch") ms instead of" \
+	     "$(sum "$n_mlock" "$n_touch") ms;"
+	echo "    $(human_kb "$l_locked") locked instead of" \
 	     "$(human_kb "$n_locked") ($(ratio "$n_locked" "$l_locked") times" \
 	     "less), $(ratio "$l_locked" "$touched_kb") times the" \
 	     "$(human_kb "$touched_kb") the demo used."
 
 	if ! less_than "$l_locked" "$n_locked"; then
-		echo "$prog: no benefit: lockonfault locked $l_locked kB," \
+		echo "$prog: $label: no benefit: lockonfault locked $l_locked kB," \
 		     "native $n_locked kB" >&2
 		failed=1
 	fi
 	if ! less_than "$l_rss" "$n_rss"; then
-		echo "$prog: no benefit: lockonfault RSS $l_rss kB," \
+		echo "$prog: $label: no benefit: lockonfault RSS $l_rss kB," \
 		     "native $n_rss kB" >&2
 		failed=1
 	fi
 	if ! less_than "$l_mlock" "$n_mlock"; then
-		echo "$prog: no benefit: lockonfault mlock() took $l_mlock ms," \
-		     "native $n_mlock ms" >&2
+		echo "$prog: $label: no benefit: lockonfault mlock() took" \
+		     "$l_mlock ms, native $n_mlock ms" >&2
 		failed=1
 	fi
 	if [ "$l_locked" -lt "$touched_kb" ]; then
-		echo "$prog: lockonfault locked $l_locked kB, less than the" \
-		     "$touched_kb kB the demo touched" >&2
+		echo "$prog: $label: lockonfault locked $l_locked kB, less than" \
+		     "the $touched_kb kB the demo touched" >&2
 		failed=1
 	fi
+}
+
+# The engine auto chooses on this kernel, as the library will.
+auto=$("$wrapper" --probe | sed -n 's/^engine_auto: //p')
+[ -n "$auto" ] || die "$wrapper --probe names no engine_auto"
+k43_ok=1
+"$k43" true 2>/dev/null || k43_ok=0
+
+echo "lockonfault demo: a program maps $SIZE, mlock()s all of it and uses $TOUCH,"
+echo "spread evenly over the mapping. Natively mlock() pre-faults and locks"
+echo "the whole mapping; under lockonfault pages are locked on first touch:"
+echo "by the kernel's own MLOCK_ONFAULT where it has it (the default engine,"
+echo "auto), or by the SIGSEGV engine (asked for, or on a kernel before 4.4,"
+echo "here a simulated Linux 4.3). The engine column is the one that ran."
+echo
+
+table_row run engine mlock touch Locked RSS
+table_row --- ------ ----- ----- ------ ---
+
+native=
+if run "native $SIZE" env -u LD_PRELOAD "$demo" -q -s "$SIZE" -t "$TOUCH"; then
+	native=$out
+	row "native $SIZE" "kernel mlock" "$native"
+else
+	table_row "native $SIZE" - FAILED - - -
+	failed=1
+fi
+
+# lof_row LABEL WANT [PREFIX...]: the demo under the wrapper (after
+# PREFIX, e.g. env or lof-kernel43), which must run engine WANT.
+# Leaves the demo's line in $lof ("" on failure).
+lof_row() {
+	local label=$1 want=$2
+
+	shift 2
+	lof=
+	if ! run "$label" "$@" "$wrapper" --stats="$tmp/report.%p" -- \
+		"$demo" -q -s "$SIZE" -t "$TOUCH"; then
+		table_row "$label" - FAILED - - -
+		failed=1
+		return
+	fi
+	row "$label" "${engine:-?}" "$out"
+	if [ "$engine" != "$want" ]; then
+		echo "$prog: $label: ran engine '${engine:-?}', expected $want" >&2
+		failed=1
+	fi
+	lof=$out
+}
+
+lof_row "lockonfault $SIZE" "$auto"
+lof_auto=$lof
+lof_row "ENGINE=sigsegv $SIZE" sigsegv env LOCKONFAULT_ENGINE=sigsegv
+lof_sigsegv=$lof
+lof_43=
+if [ $k43_ok -eq 1 ]; then
+	lof_row "simulated 4.3, $SIZE" sigsegv "$k43"
+	lof_43=$lof
+else
+	table_row "simulated 4.3, $SIZE" "(not run: no seccomp filter here)" - - - -
+fi
+
+if [ -n "$native" ]; then
+	echo
+	echo "Against the native kernel:"
+	[ -n "$lof_auto" ] && benefit "lockonfault ($auto)" "$lof_auto"
+	[ -n "$lof_sigsegv" ] && benefit "sigsegv engine" "$lof_sigsegv"
+	[ -n "$lof_43" ] && benefit "sigsegv engine on 4.3" "$lof_43"
 fi
 
 echo
@@ -276,12 +358,13 @@ else
 fi
 echo
 
-table_row run mlock touch Locked RSS
-table_row --- ----- ----- ------ ---
-table_row "native $BIG_SIZE" "(not run)" - - -
-if run "lockonfault $BIG_SIZE" "$wrapper" -- "$demo" -q -s "$BIG_SIZE" -t "$TOUCH"; then
+table_row run engine mlock touch Locked RSS
+table_row --- ------ ----- ----- ------ ---
+table_row "native $BIG_SIZE" - "(not run)" - - -
+if run "lockonfault $BIG_SIZE" "$wrapper" --stats="$tmp/report.%p" -- \
+	"$demo" -q -s "$BIG_SIZE" -t "$TOUCH"; then
 	big=$out
-	row "lockonfault $BIG_SIZE" "$big"
+	row "lockonfault $BIG_SIZE" "${engine:-?}" "$big"
 	b_locked=$(field locked_kb "$big")
 	if [ "$b_locked" -lt "$touched_kb" ]; then
 		echo "$prog: lockonfault locked $b_locked kB of $BIG_SIZE, less" \
@@ -293,7 +376,7 @@ if run "lockonfault $BIG_SIZE" "$wrapper" -- "$demo" -q -s "$BIG_SIZE" -t "$TOUC
 		failed=1
 	fi
 else
-	table_row "lockonfault $BIG_SIZE" FAILED - - -
+	table_row "lockonfault $BIG_SIZE" - FAILED - - -
 	failed=1
 fi
 

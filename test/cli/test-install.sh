@@ -3,6 +3,7 @@
 # place under a prefix chosen at install time, the installed wrapper
 # finds the installed library (../lib next to itself), the pkg-config
 # file describes it, and a program linked against the installed library
+# locks on fault, under the default engine and the SIGSEGV engine, and
 # reads its statistics.
 #
 # Everything goes to a temporary directory, removed at the end.
@@ -88,14 +89,26 @@ int main(void)
 	p[0] = 1;
 	if (lof_stats_get(&s, sizeof(s)) || s.size != sizeof(s))
 		return 2;
-	printf("faults=%lu locked_kb=%lu\n", (unsigned long)s.faults,
-	       (unsigned long)s.locked_kb);
+	printf("engine=%s faults=%lu locked_kb=%lu\n", lof_engine(),
+	       (unsigned long)s.faults, (unsigned long)s.locked_kb);
 	return 0;
 }
 C
+# The engine auto runs here, as the installed wrapper's probe says:
+# native (the kernel's MLOCK_ONFAULT: no fault goes through the
+# handler, faults=0) on a 4.4+ kernel, else sigsegv (one fault).
+AUTO=$("$P/bin/lockonfault" --probe | sed -n 's/^engine_auto: //p')
+PAGE_KB=$(($(getconf PAGESIZE) / 1024))
 ${CC:-cc} -I"$P/include" -o "$T/use" "$T/use.c" -L"$P/lib" -llockonfault \
 	>"$T/log" 2>&1 &&
 	LD_LIBRARY_PATH=$P/lib "$T/use" >"$T/out" 2>>"$T/log"
-check "a program linked with -llockonfault locks on fault and reads its statistics ($(cat "$T/out"))" \
-	grep -q "^faults=1 locked_kb=[1-9]" "$T/out"
+case $AUTO in
+native) want="engine=native faults=0 locked_kb=$PAGE_KB" ;;
+*) want="engine=sigsegv faults=1 locked_kb=[1-9]" ;;
+esac
+check "a program linked with -llockonfault locks on fault under the default engine ($AUTO) and reads its statistics ($(cat "$T/out"))" \
+	grep -q "^$want" "$T/out"
+LOCKONFAULT_ENGINE=sigsegv LD_LIBRARY_PATH=$P/lib "$T/use" >"$T/out" 2>>"$T/log"
+check "the same under LOCKONFAULT_ENGINE=sigsegv: one fault ($(cat "$T/out"))" \
+	grep -q "^engine=sigsegv faults=1 locked_kb=[1-9]" "$T/out"
 echo "1..$n"

@@ -1,7 +1,9 @@
 /*
- * t-seccomp.c - the native engine on a kernel that refuses the ONFAULT
- * flags falls back to the sigsegv engine, says so at info level, and
- * memory is still locked on touch.
+ * t-seccomp.c - each engine on a kernel that refuses the ONFAULT flags:
+ * auto (the default) falls back to the sigsegv engine and says so at
+ * info level, and memory is still locked on touch; native passes the
+ * lock calls on unchanged (eager, as without the library) and warns
+ * once; sigsegv locks on touch.
  *
  * A kernel before 4.4 answers mlock2() with ENOSYS and MLOCK_ONFAULT or
  * MCL_ONFAULT with EINVAL. A child makes this kernel do the same with a
@@ -9,7 +11,7 @@
  * PR_SET_NO_NEW_PRIVS): mlock2 with MLOCK_ONFAULT and mlockall with
  * MCL_ONFAULT fail with EINVAL, or in a second run with ENOSYS; every
  * other call is allowed. It then execs the demo with the library
- * preloaded and LOCKONFAULT_ENGINE=native.
+ * preloaded, under each LOCKONFAULT_ENGINE.
  *
  * This program is not preloaded itself (it lives outside test/preload).
  * Environment: LOF_TOP_BUILDDIR (where src/.libs and bench/demo are).
@@ -129,13 +131,16 @@ static long value(const char *text, const char *key)
 
 /*
  * Run the demo under the filter, with the library or without, and put
- * its stdout and stderr in out and err. Return: its wait status.
+ * its stdout and stderr in out and err. engine: LOCKONFAULT_ENGINE's
+ * value, NULL to leave it unset (auto); log: LOCKONFAULT_LOG's, NULL for
+ * the default (warn). Return: the demo's wait status.
  */
-static int demo(int err, int preload, char *out, char *errbuf, size_t size)
+static int demo(int err, int preload, const char *engine, const char *log,
+		char *out, char *errbuf, size_t size)
 {
 	const char *top = getenv("LOF_TOP_BUILDDIR");
 	char dir[] = "/tmp/lof-seccomp.XXXXXX", o[64], e[64], lib[4096],
-	     prog[4096];
+	     prog[4096], eng[64], lvl[64];
 	pid_t pid;
 	int st;
 
@@ -147,13 +152,14 @@ static int demo(int err, int preload, char *out, char *errbuf, size_t size)
 	snprintf(e, sizeof(e), "%s/err", dir);
 	snprintf(lib, sizeof(lib), "LD_PRELOAD=%s/src/.libs/liblockonfault.so", top);
 	snprintf(prog, sizeof(prog), "%s/bench/demo", top);
+	snprintf(eng, sizeof(eng), "LOCKONFAULT_ENGINE=%s", engine ? engine : "");
+	snprintf(lvl, sizeof(lvl), "LOCKONFAULT_LOG=%s", log ? log : "");
 	pid = fork();
 	if (pid == 0) {
 		char *argv[] = { prog, "-s", DEMO_SIZE, "-t", DEMO_TOUCH, "-q",
 				 NULL };
-		char *env[] = { lib, "LOCKONFAULT_ENGINE=native",
-				"LOCKONFAULT_LOG=info", "LOCKONFAULT_STATS=1",
-				NULL };
+		char *env[5] = { NULL };
+		int ne = 0;
 		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
@@ -161,7 +167,15 @@ static int demo(int err, int preload, char *out, char *errbuf, size_t size)
 			_exit(120);
 		if (refuse_onfault(err))
 			_exit(121);
-		execve(prog, argv, preload ? env : env + 1);
+		if (preload) {
+			env[ne++] = lib;
+			env[ne++] = "LOCKONFAULT_STATS=1";
+			if (engine)
+				env[ne++] = eng;
+			if (log)
+				env[ne++] = lvl;
+		}
+		execve(prog, argv, env);
 		_exit(122);
 	}
 	waitpid(pid, &st, 0);
@@ -173,12 +187,55 @@ static int demo(int err, int preload, char *out, char *errbuf, size_t size)
 	return st;
 }
 
+/* How many times needle occurs in hay. */
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p;
+	     p = strstr(p + strlen(needle), needle))
+		n++;
+	return n;
+}
+
+/*
+ * The demo under the library, engine engine (NULL: auto), must lock on
+ * touch through the sigsegv engine: the report says engine=sigsegv and
+ * batch_lock=1 (no MLOCK_ONFAULT to leave the locking to), the handler
+ * took faults, and only about what was touched is locked.
+ */
+static void locks_on_touch(int err, const char *name, const char *label,
+			   const char *engine, char *out, char *errbuf,
+			   size_t size)
+{
+	long locked;
+	int st;
+
+	st = demo(err, 1, engine, "info", out, errbuf, size);
+	locked = value(out, "locked_kb=");
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "ok=1"),
+	   "%s: %s: the demo runs and verifies its data (status %#x)",
+	   name, label, st);
+	ok(strstr(errbuf, "lockonfault: engine=sigsegv\n") &&
+	   strstr(errbuf, "lockonfault: batch_lock=1\n") &&
+	   value(errbuf, "lockonfault: faults=") > 0,
+	   "%s: %s: the report says engine=sigsegv, batch_lock=1, faults %ld",
+	   name, label, value(errbuf, "lockonfault: faults="));
+	ok(locked >= 1024 && locked < DEMO_KB / 2,
+	   "%s: %s: locking works, on touch: %ld kB locked of %d (1024 touched)",
+	   name, label, locked, DEMO_KB);
+	ok(value(errbuf, "lockonfault: locked_kb=") == locked,
+	   "%s: %s: the report's locked_kb equals the demo's smaps Locked:",
+	   name, label);
+}
+
 static void run(int err, const char *name)
 {
 	static char out[4096], errbuf[16384];
+	const char *why;
 	long locked;
 	pid_t pid;
-	int st;
+	int st, fails = tap_failed;
 
 	pid = fork();
 	if (pid == 0)
@@ -188,31 +245,49 @@ static void run(int err, const char *name)
 	   "%s: under the filter the kernel refuses MLOCK_ONFAULT and MCL_ONFAULT with %s, takes mlock2(0) (status %#x)",
 	   name, name, st);
 
-	st = demo(err, 0, out, errbuf, sizeof(out));
+	st = demo(err, 0, NULL, NULL, out, errbuf, sizeof(out));
 	locked = value(out, "locked_kb=");
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && locked == DEMO_KB,
 	   "%s: without the library the demo's mlock locks all %d kB (%ld)",
 	   name, DEMO_KB, locked);
 
-	st = demo(err, 1, out, errbuf, sizeof(out));
+	/* auto, the default: the sigsegv engine supplies MLOCK_ONFAULT. */
+	locks_on_touch(err, name, "auto", NULL, out, errbuf, sizeof(out));
+	why = err == ENOSYS ?
+	      "lockonfault: engine sigsegv: auto: the kernel has no mlock2" :
+	      "lockonfault: engine sigsegv: auto: the kernel refuses MLOCK_ONFAULT";
+	ok(strstr(errbuf, why) != NULL,
+	   "%s: auto: the fallback to the sigsegv engine is said at info level (\"%s\")",
+	   name, why);
+	ok(!strstr(errbuf, "passes lock calls on unchanged"),
+	   "%s: auto: no warning that calls pass unchanged", name);
+
+	/* sigsegv, asked for: the same. */
+	locks_on_touch(err, name, "sigsegv", "sigsegv", out, errbuf,
+		       sizeof(out));
+
+	/*
+	 * native: kernel flags only. Without them the calls go to the
+	 * kernel unchanged, so mlock is eager, as without the library;
+	 * one warning at the default level says so.
+	 */
+	st = demo(err, 1, "native", NULL, out, errbuf, sizeof(out));
 	locked = value(out, "locked_kb=");
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "ok=1"),
-	   "%s: under the library with ENGINE=native the demo runs and verifies its data (status %#x)",
+	   "%s: native: the demo runs and verifies its data (status %#x)",
 	   name, st);
-	ok(strstr(errbuf, "lockonfault: the kernel refuses MLOCK_ONFAULT") &&
-	   strstr(errbuf, "falling back to the sigsegv engine"),
-	   "%s: the fallback to the sigsegv engine is said at info level", name);
-	ok(strstr(errbuf, "lockonfault: engine=sigsegv\n") &&
-	   strstr(errbuf, "lockonfault: batch_lock=1\n") &&
-	   value(errbuf, "lockonfault: faults=") > 0,
-	   "%s: the report says engine=sigsegv, batch_lock=1, faults %ld", name,
-	   value(errbuf, "lockonfault: faults="));
-	ok(locked >= 1024 && locked < DEMO_KB / 2,
-	   "%s: locking still works, on touch: %ld kB locked of %d (1024 touched)",
-	   name, locked, DEMO_KB);
-	ok(value(errbuf, "lockonfault: locked_kb=") == locked,
-	   "%s: the report's locked_kb equals the demo's smaps Locked:", name);
-	if (tap_failed)
+	ok(locked == DEMO_KB,
+	   "%s: native: lock calls pass on unchanged: all %d kB locked (%ld)",
+	   name, DEMO_KB, locked);
+	ok(count(errbuf, "LOCKONFAULT_ENGINE=native passes lock calls on unchanged") == 1,
+	   "%s: native: one warning, at the default level, that lock calls pass on unchanged (%d)",
+	   name, count(errbuf, "LOCKONFAULT_ENGINE=native passes lock calls on unchanged"));
+	ok(strstr(errbuf, "lockonfault: engine=off\n") &&
+	   value(errbuf, "lockonfault: faults=") == 0 &&
+	   value(errbuf, "lockonfault: locked_kb=") == locked,
+	   "%s: native: the report says engine=off, no fault, locked_kb as the demo's",
+	   name);
+	if (tap_failed != fails)
 		diag("stderr: %s", errbuf);
 }
 #endif

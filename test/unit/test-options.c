@@ -135,7 +135,7 @@ static void expect_defaults(const struct lof_config *cfg)
 	assert_uint_equal(cfg->batch, LOF_BATCH_DEFAULT);
 	assert_uint_equal(cfg->max_batch, LOF_MAX_BATCH_DEFAULT);
 	assert_uint_equal(cfg->min_size, LOF_MIN_SIZE_DEFAULT);
-	assert_int_equal(cfg->engine, LOF_ENGINE_SIGSEGV);
+	assert_int_equal(cfg->engine, LOF_ENGINE_AUTO);
 	assert_int_equal(cfg->log_level, LOF_LOG_WARN);
 	assert_string_equal(cfg->stats, "");
 }
@@ -269,20 +269,23 @@ static void test_parse_count(void **state)
 
 static void test_parse_enum(void **state)
 {
-	static const char *const names[] = { "sigsegv", "native", "off",
-					     NULL };
+	static const char *const names[] = { "auto", "sigsegv", "native",
+					     "off", NULL };
 	static const char *const empty[] = { NULL };
 
-	assert_int_equal(config_parse_enum("sigsegv", names), 0);
-	assert_int_equal(config_parse_enum("SIGSEGV", names), 0);
-	assert_int_equal(config_parse_enum("SigSegv", names), 0);
-	assert_int_equal(config_parse_enum("native", names), 1);
-	assert_int_equal(config_parse_enum("NATIVE", names), 1);
-	assert_int_equal(config_parse_enum("off", names), 2);
-	assert_int_equal(config_parse_enum("Off", names), 2);
-	assert_int_equal(config_parse_enum("OFF", names), 2);
+	assert_int_equal(config_parse_enum("auto", names), 0);
+	assert_int_equal(config_parse_enum("AUTO", names), 0);
+	assert_int_equal(config_parse_enum("sigsegv", names), 1);
+	assert_int_equal(config_parse_enum("SIGSEGV", names), 1);
+	assert_int_equal(config_parse_enum("SigSegv", names), 1);
+	assert_int_equal(config_parse_enum("native", names), 2);
+	assert_int_equal(config_parse_enum("NATIVE", names), 2);
+	assert_int_equal(config_parse_enum("off", names), 3);
+	assert_int_equal(config_parse_enum("Off", names), 3);
+	assert_int_equal(config_parse_enum("OFF", names), 3);
 
 	assert_int_equal(config_parse_enum("", names), -EINVAL);
+	assert_int_equal(config_parse_enum("aut", names), -EINVAL);
 	assert_int_equal(config_parse_enum("o", names), -EINVAL);
 	assert_int_equal(config_parse_enum("of", names), -EINVAL);
 	assert_int_equal(config_parse_enum("offf", names), -EINVAL);
@@ -339,6 +342,30 @@ static void test_table(void **state)
 						lof_options[j].longopt);
 		}
 	}
+}
+
+/*
+ * LOCKONFAULT_ENGINE: its names in the order of enum lof_engine (the
+ * parser returns the index), auto first and the default.
+ */
+static void test_engine_names(void **state)
+{
+	static const char *const want[] = { "auto", "sigsegv", "native", "off" };
+	static const int code[] = { LOF_ENGINE_AUTO, LOF_ENGINE_SIGSEGV,
+				    LOF_ENGINE_NATIVE, LOF_ENGINE_OFF };
+	const struct lof_option *o = find_opt("ENGINE");
+	size_t i;
+
+	assert_non_null(o);
+	assert_int_equal(o->type, LOF_OPT_ENUM);
+	for (i = 0; o->names[i]; i++) {
+		assert_true(i < ARRAY_SIZE(want));
+		assert_string_equal(o->names[i], want[i]);
+		assert_int_equal(config_parse_enum(want[i], o->names), code[i]);
+	}
+	assert_uint_equal(i, ARRAY_SIZE(want));
+	assert_string_equal(o->def, "auto");
+	assert_string_equal(o->accepted, "auto, sigsegv, native or off");
 }
 
 /* config_set(cfg, NAME, value) must fail with err, cfg unchanged. */
@@ -409,6 +436,10 @@ static void test_set_enums(void **state)
 	struct lof_config cfg;
 
 	config_defaults(&cfg);
+	assert_int_equal(config_set(&cfg, find_opt("ENGINE"), "sigsegv"), 0);
+	assert_int_equal(cfg.engine, LOF_ENGINE_SIGSEGV);
+	assert_int_equal(config_set(&cfg, find_opt("ENGINE"), "Auto"), 0);
+	assert_int_equal(cfg.engine, LOF_ENGINE_AUTO);
 	assert_int_equal(config_set(&cfg, find_opt("ENGINE"), "native"), 0);
 	assert_int_equal(cfg.engine, LOF_ENGINE_NATIVE);
 	assert_int_equal(config_set(&cfg, find_opt("ENGINE"), "OFF"), 0);
@@ -560,7 +591,7 @@ static void test_load_invalid_after_valid(void **state)
 	assert_int_equal((int)c.len, 0);
 	load(bad, &c);
 	assert_uint_equal(lof_config.batch, LOF_BATCH_DEFAULT);
-	assert_int_equal(lof_config.engine, LOF_ENGINE_SIGSEGV);
+	assert_int_equal(lof_config.engine, LOF_ENGINE_AUTO);
 	assert_uint_equal(capture_lines(&c), 2);
 }
 
@@ -580,7 +611,7 @@ static void test_load_some_invalid(void **state)
 	assert_uint_equal(lof_config.batch, LOF_BATCH_DEFAULT);
 	assert_uint_equal(lof_config.max_batch, LOF_MAX_BATCH_DEFAULT);
 	assert_uint_equal(lof_config.min_size, 65536);
-	assert_int_equal(lof_config.engine, LOF_ENGINE_SIGSEGV);
+	assert_int_equal(lof_config.engine, LOF_ENGINE_AUTO);
 	assert_int_equal(lof_config.log_level, LOF_LOG_ERROR);
 	/* one line per bad value, even with LOG=error */
 	if (capture_lines(&c) != 3 ||
@@ -725,6 +756,7 @@ int main(void)
 		cmocka_unit_test(test_parse_enum),
 		cmocka_unit_test(test_parse_enum_mixed_case_names),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_engine_names),
 		cmocka_unit_test(test_set_counts),
 		cmocka_unit_test(test_set_sizes),
 		cmocka_unit_test(test_set_enums),
