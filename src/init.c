@@ -39,6 +39,7 @@ static void init(void)
 	interpose_sig_init();
 	interpose_io_init();
 	interpose_thread_init();
+	interpose_malloc_init();
 	engine_init();
 	stats_init();
 	if (lof_mode == LOF_MODE_SIGSEGV)

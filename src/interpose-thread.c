@@ -4,6 +4,12 @@
  * running the program's start routine. The start routine and its
  * argument travel at the low end of that stack, so nothing is
  * allocated with malloc (see altstack.c).
+ *
+ * A stack the program gives (pthread_attr_setstack) may lie in memory
+ * it locked, and so be pending. glibc writes the thread's descriptor
+ * and TLS at its top, and the thread runs there before the trampoline
+ * can install the alternate stack: a fault then could not be delivered
+ * at all. The top START_OPEN bytes are opened before the thread starts.
  */
 #include "config.h"
 
@@ -13,12 +19,31 @@
 #include "altstack.h"
 #include "engine.h"
 #include "interpose.h"
+#include "sigsegv.h"
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *,
 			 void *(*)(void *), void *);
 
 /* libc's pthread_create, resolved at init (or on a call before). */
 static create_fn real_pthread_create;
+
+#define START_OPEN (64UL << 10)
+
+/* Open the top of a stack the program gave, if it is pending. */
+static void open_given_stack(const pthread_attr_t *attr)
+{
+	void *stk;
+	size_t size, n;
+	uintptr_t top;
+
+	if (!attr || pthread_attr_getstack(attr, &stk, &size))
+		return;
+	top = (uintptr_t)stk + size;
+	if (!stk || !size || top < size)
+		return;		/* no stack given: glibc's own */
+	n = size < START_OPEN ? size : START_OPEN;
+	engine_resolve(top - n, n);
+}
 
 struct start {
 	void *(*fn)(void *);
@@ -30,6 +55,8 @@ static void *trampoline(void *p)
 	struct start s = *(struct start *)p;
 
 	altstack_use(p);
+	if (__atomic_load_n(&sig_future_watch, __ATOMIC_RELAXED))
+		sig_future_stack((uintptr_t)__builtin_frame_address(0));
 	return s.fn(s.arg);
 }
 
@@ -53,6 +80,7 @@ LOF_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 		return real_pthread_create(t, attr, fn, arg);
 	s->fn = fn;
 	s->arg = arg;
+	open_given_stack(attr);
 	r = real_pthread_create(t, attr, trampoline, s);
 	if (r)
 		altstack_free(s);

@@ -27,6 +27,12 @@ void interpose_sig_init(void);
 void interpose_io_init(void);
 
 /*
+ * Resolve the allocator's malloc family (interpose-malloc.c).
+ * Context: init, or the first allocation.
+ */
+void interpose_malloc_init(void);
+
+/*
  * Resolve libc's pthread_create.
  * Context: init only.
  */

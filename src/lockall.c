@@ -32,7 +32,16 @@
  *    way too, so that what glibc opens in it later is locked.
  *  - MCL_FUTURE: later mappings made through our mmap are locked the
  *    same way (sig_register_future). Those glibc makes inside itself
- *    are found by interpose-malloc.c and the thread start routine.
+ *    are found after each allocation (interpose-malloc.c calls
+ *    sig_future_cover): a chunk malloc mapped for itself is locked like
+ *    a mapping of ours; a small block from a new arena locks the arena's
+ *    whole reservation, which marks its PROT_NONE part VM_LOCKED too, so
+ *    the kernel locks what malloc opens in it later; brk growth is
+ *    locked as it is seen. A new thread locks the part of its stack it
+ *    stands on, with a margin below (sig_future_stack). The rest of a
+ *    thread's stack is left unlocked: made pending, a signal frame the
+ *    kernel writes there could not be delivered, and locked the
+ *    ordinary way it would be populated whole.
  * Each mlockall replaces the last, as in the kernel; munlockall opens
  * every pending page and ends MCL_FUTURE.
  */
@@ -40,7 +49,9 @@
 #include "sigsegv.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "altstack.h"
 #include "log.h"
@@ -51,6 +62,19 @@
 #include "sys.h"
 
 int sig_future;
+int sig_future_watch;
+
+/* What sig_future_cover has seen, under the table lock. */
+static uintptr_t heap_lo, brk_seen;	/* the brk heap, locked to brk_seen */
+static uintptr_t arenas[64];		/* glibc arenas locked whole */
+static unsigned int narenas;
+
+/* glibc's HEAP_MAX_SIZE: arenas are reserved at this size and alignment. */
+#define ARENA_SIZE ((uintptr_t)(sizeof(long) == 8 ? 64 : 1) << 20)
+/* Allocations this large may have a mapping of their own. */
+#define COVER_LARGE (64UL << 10)
+/* How far below the stack pointer a new thread's stack is locked. */
+#define STACK_MARGIN (64UL << 10)
 
 /*
  * Does any page of the mapping hold data, in memory or in the page
@@ -140,6 +164,139 @@ static int lockall_flags_ok(int flags)
 	       flags != MCL_ONFAULT;
 }
 
+/* Is the page at addr managed, or locked already? */
+static int covered(uintptr_t addr)
+{
+	struct region r;
+
+	return region_lookup(&lof_regions, addr, &r) ||
+	       sys_msync((void *)addr, lof_page_size, MS_INVALIDATE) == -EBUSY;
+}
+
+/* Lock every mapping in [s, e) not locked yet. Table lock held. */
+static void cover_range(uintptr_t s, uintptr_t e)
+{
+	struct reg_ctx c = { .populate = 0 };
+
+	c.sp = (uintptr_t)__builtin_frame_address(0);
+	maps_walk(s, e, lockall_batch_piece, &c);
+	if (c.added)
+		stat_add(regions, 1);
+}
+
+static int find_heap(const struct maps_entry *m, void *arg)
+{
+	if (strcmp(m->path, "[heap]") == 0) {
+		*(uintptr_t *)arg = m->vma_start;
+		return 1;
+	}
+	return 0;
+}
+
+/* Start watching: MCL_FUTURE, the kernel not told. Table lock held. */
+static void watch_start(void)
+{
+	uintptr_t lo = 0;
+
+	brk_seen = (uintptr_t)sbrk(0);
+	maps_walk(0, UINTPTR_MAX, find_heap, &lo);
+	heap_lo = lo ? lo : brk_seen;
+	__atomic_store_n(&sig_future_watch, 1, __ATOMIC_RELEASE);
+}
+
+static int known_arena(uintptr_t base)
+{
+	unsigned int n = __atomic_load_n(&narenas, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < n; i++)
+		if (arenas[i] == base)
+			return 1;
+	return 0;
+}
+
+static int starts_at(const struct maps_entry *m, void *arg)
+{
+	*(int *)arg = m->vma_start == m->start;
+	return 1;
+}
+
+void sig_future_cover(uintptr_t p, size_t n)
+{
+	uintptr_t s = page_down(p), e = page_up(p + n), cur, base;
+	sigset_t saved;
+	int arena = 0;
+
+	if (n >= COVER_LARGE) {
+		if (covered(s) && covered(e - lof_page_size))
+			return;
+		region_lock(&saved);
+		if (sig_future_watch)
+			cover_range(s, e);
+		region_unlock(&saved);
+		return;
+	}
+	cur = (uintptr_t)sbrk(0);
+	if (p >= heap_lo && p < cur) {
+		if (cur <= __atomic_load_n(&brk_seen, __ATOMIC_RELAXED))
+			return;
+		region_lock(&saved);
+		if (sig_future_watch && cur > brk_seen) {
+			cover_range(page_down(brk_seen), page_up(cur));
+			brk_seen = cur;
+		}
+		region_unlock(&saved);
+		return;
+	}
+	base = p & ~(ARENA_SIZE - 1);
+	if (known_arena(base) || covered(s))
+		return;
+	region_lock(&saved);
+	if (sig_future_watch && !known_arena(base)) {
+		maps_walk(base, base + lof_page_size, starts_at, &arena);
+		if (arena) {
+			/* The reservation, PROT_NONE part included. */
+			cover_range(base, base + ARENA_SIZE);
+			if (narenas < ARRAY_SIZE(arenas)) {
+				arenas[narenas] = base;
+				__atomic_store_n(&narenas, narenas + 1,
+						 __ATOMIC_RELEASE);
+			}
+		} else {
+			cover_range(s, e);
+		}
+	}
+	region_unlock(&saved);
+}
+
+static int stack_vma(const struct maps_entry *m, void *arg)
+{
+	uintptr_t *b = arg;
+
+	b[0] = m->vma_start;
+	b[1] = m->vma_end;
+	return 1;
+}
+
+void sig_future_stack(uintptr_t sp)
+{
+	uintptr_t b[2] = { 0, 0 }, lo;
+	sigset_t saved;
+
+	region_lock(&saved);
+	if (sig_future_watch &&
+	    maps_walk(page_down(sp), page_down(sp) + lof_page_size, stack_vma,
+		      b) > 0) {
+		lo = page_down(sp) - STACK_MARGIN;
+		if (lo < b[0] || lo > sp)
+			lo = b[0];
+		if (sig_emulate)
+			sys_mlock((void *)lo, b[1] - lo);
+		else
+			sys_mlock2((void *)lo, b[1] - lo, MLOCK_ONFAULT);
+	}
+	region_unlock(&saved);
+}
+
 static int lockall_batch(int flags)
 {
 	struct reg_ctx c = { .populate = 0 };
@@ -155,12 +312,15 @@ static int lockall_batch(int flags)
 		r = charge_all();
 	if (r == 0) {
 		sig_future = !!(flags & MCL_FUTURE);
+		__atomic_store_n(&sig_future_watch, 0, __ATOMIC_RELEASE);
 		if (flags & MCL_CURRENT) {
 			c.sp = (uintptr_t)__builtin_frame_address(0);
 			maps_walk(0, UINTPTR_MAX, lockall_batch_piece, &c);
 			if (c.added)
 				stat_add(regions, 1);
 		}
+		if (sig_future)
+			watch_start();
 	}
 	region_unlock(&saved);
 	return r;
@@ -208,8 +368,11 @@ int sig_munlockall(void)
 	region_lock(&saved);
 	sig_release(0, UINTPTR_MAX, 0);
 	r = sys_munlockall();
-	if (r == 0)
+	if (r == 0) {
 		sig_future = 0;
+		__atomic_store_n(&sig_future_watch, 0, __ATOMIC_RELEASE);
+		narenas = 0;
+	}
 	region_unlock(&saved);
 	return r;
 }

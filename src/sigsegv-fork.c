@@ -79,6 +79,7 @@ void sig_atfork_child(void)
 	/* Handlers of the parent's other threads do not exist here. */
 	sig_readers_reset();
 	sig_future = 0;
+	sig_future_watch = 0;
 	sigchain_atfork_child();
 	while ((n = region_collect(&lof_regions, 0, UINTPTR_MAX, buf,
 				   ARRAY_SIZE(buf))) != 0) {

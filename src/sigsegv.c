@@ -80,6 +80,16 @@ void sig_forget(uintptr_t s, uintptr_t e)
 	sig_wait_for_readers();
 }
 
+/* Open one mapping of a released piece, whole. Table lock held. */
+static int open_piece(const struct maps_entry *m, void *arg)
+{
+	const struct region *r = arg;
+
+	if (m->prot != PROT_NONE)
+		return 0;	/* opened by a fault already */
+	return sys_mprotect((void *)m->start, m->end - m->start, r->prot);
+}
+
 /*
  * Make every managed page in [start, end) accessible at the program's
  * protection and drop it from the table. A piece whose mprotect fails
@@ -145,6 +155,15 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 				if (relock && sig_batch_lock)
 					sig_lock_opened(whole.start,
 							whole.end - whole.start);
+				region_remove(&lof_regions, r->start, r->end);
+			} else if (maps_walk(r->start, r->end, open_piece,
+					     r) == 0) {
+				/*
+				 * Part of it is gone (glibc trims the brk
+				 * heap and shrinks arenas with calls we never
+				 * see): open what is left, mapping by
+				 * mapping, which never splits one.
+				 */
 				region_remove(&lof_regions, r->start, r->end);
 			} else {
 				stat_add(failures, 1);

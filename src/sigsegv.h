@@ -75,6 +75,28 @@ extern unsigned long sig_unsettled;
  */
 extern int sig_future;
 
+/*
+ * Non-zero while mlockall(MCL_FUTURE) is in force and the kernel was
+ * not told of it (sig_relazy()): allocations are then watched for
+ * memory glibc maps itself (interpose-malloc.c, interpose-thread.c).
+ */
+extern int sig_future_watch;
+
+/*
+ * Lock what is new around an allocation [p, p + n), as the kernel's
+ * MCL_FUTURE would have: the mapping malloc made for it, an arena it
+ * came from, brk growth. Cheap when there is nothing new.
+ * Context: any thread, not in a signal handler.
+ */
+void sig_future_cover(uintptr_t p, size_t n);
+
+/*
+ * A new thread, on its own stack, under the same conditions: lock the
+ * part of its stack it uses, with a margin (lockall.c explains why not
+ * all of it).
+ */
+void sig_future_stack(uintptr_t sp);
+
 /* Context: init only. */
 void sig_init(int batch_lock, int emulate, int charge);
 

@@ -45,7 +45,7 @@ struct lof_counters lof_stats;
 
 /* Set by stats_init() and stat_engine(); read-only after. */
 static int stats_on;
-static int batch_lock, batch_populates;
+static int batch_lock, batch_populates, emulation;
 static unsigned long max_map_count;
 
 /* Raise *peak to v if v is higher. Context: any (async-signal-safe). */
@@ -193,11 +193,16 @@ void stats_init(void)
 	sample_maps();
 }
 
-void stat_engine(int lock, int have_onfault)
+void stat_engine(int lock, int emulate)
 {
 	batch_lock = lock;
-	/* Without MLOCK_ONFAULT a batch is locked with mlock: populated. */
-	batch_populates = lock && !have_onfault;
+	/*
+	 * Without MLOCK_ONFAULT a batch the engine opens may be populated
+	 * (locked with mlock, or by the kernel's mprotect of a VM_LOCKED
+	 * private range): a page nobody touched is indistinguishable.
+	 */
+	emulation = emulate;
+	batch_populates = emulate;
 }
 
 void stats_locked(void)
@@ -410,6 +415,7 @@ void stats_report(void)
 	sys_write(fd, lof_engine_why, strlen(lof_engine_why));
 	sys_write(fd, "\n", 1);
 	line(fd, "batch_lock", (unsigned long)batch_lock);
+	line(fd, "emulation", (unsigned long)emulation);
 	line(fd, "regions", s.regions);
 	line(fd, "regions_live", s.regions_live);
 	line(fd, "faults", s.faults);

@@ -59,9 +59,10 @@ void stats_init(void);
 
 /*
  * The engine's choice at init: batch_lock (each batch is locked as it
- * is opened) and whether the kernel has MLOCK_ONFAULT. Context: init.
+ * is opened) and emulate (the SIGSEGV engine supplies MLOCK_ONFAULT the
+ * kernel lacks). Context: init.
  */
-void stat_engine(int batch_lock, int have_onfault);
+void stat_engine(int batch_lock, int emulate);
 
 /* A lock call of the program succeeded: releases sample from now on. */
 void stats_locked(void);
