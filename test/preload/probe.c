@@ -443,6 +443,17 @@ int probe_kernel_onfault(void)
 	return syscall(SYS_mlock2, NULL, 0, 0) == 0 || errno != ENOSYS;
 }
 
+int probe_emulated(void)
+{
+	return strcmp(probe_engine(), "sigsegv") == 0 && !probe_kernel_onfault();
+}
+
+int probe_onfault_vma(const void *addr)
+{
+	return probe_vmflag(addr, "lo") == 1 &&
+	       probe_vmflag(addr, "lf") == probe_kernel_onfault();
+}
+
 int probe_fork(void (*fn)(void *), void *arg)
 {
 	struct rlimit rl;

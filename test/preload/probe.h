@@ -146,6 +146,25 @@ void *probe_map_fresh(void *at, size_t len, int fd);
 int probe_kernel_onfault(void);
 
 /*
+ * 1 if lock-on-fault is emulated: the sigsegv engine over a kernel
+ * without MLOCK_ONFAULT (src/sigsegv.h). A lock call then makes the
+ * absent pages of a range PROT_NONE and mlock()s it (VM_LOCKED, no
+ * VM_LOCKONFAULT); pages already present are locked at once and left
+ * accessible; what the engine does not manage (a range under
+ * LOCKONFAULT_MIN_SIZE; under mlockall, small and ineligible mappings)
+ * is locked the ordinary way, populated.
+ */
+int probe_emulated(void);
+
+/*
+ * 1 if the VMA containing addr is locked as a lock-on-fault range is on
+ * this kernel: VmFlags lo, and lf exactly when the kernel has
+ * VM_LOCKONFAULT (probe_kernel_onfault()); under the emulation the
+ * range is plain VM_LOCKED. 0 if not, or if no VMA contains addr.
+ */
+int probe_onfault_vma(const void *addr);
+
+/*
  * Runs fn(arg) in a forked child (core dumps off, a 20 s alarm against
  * hangs) that then exits 0, and returns the child's wait status, or -1 if
  * fork or waitpid failed. Output is flushed before the fork.
