@@ -1,10 +1,12 @@
 /*
  * probe.c - helpers that read the kernel's view of this process's memory
  * for the preload tests: smaps fields, VmFlags, maps permissions and
- * count, smaps_rollup, pagemap presence, kpageflags lock bits, and whether
- * the library is really preloaded and which engine runs; the kernel's own lock calls, and
- * becoming nobody under a given RLIMIT_MEMLOCK. Also forking a test case into a child, timing and
- * scratch directories in the build tree. See probe.h.
+ * count, smaps_rollup, pagemap presence, kpageflags lock bits, and
+ * whether the library is really preloaded and which engine runs; the
+ * kernel's own lock calls, and becoming nobody under a given
+ * RLIMIT_MEMLOCK; file-backed data that stays pending when locked
+ * (probe_memfd, probe_map_fresh). Also forking a test case into a
+ * child, timing and scratch directories in the build tree. See probe.h.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -410,10 +413,45 @@ int probe_onfault_written(const void *addr)
 	       probe_vmflag(addr, "lf") == 1;
 }
 
+int probe_memfd(const char *name, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)len)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+void *probe_map_fresh(void *at, size_t len, int fd)
+{
+	if (at && munmap(at, len))
+		return MAP_FAILED;
+	return mmap(at, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | (at ? MAP_FIXED : 0), fd, 0);
+}
+
 int probe_kernel_onfault(void)
 {
 	errno = 0;
 	return syscall(SYS_mlock2, NULL, 0, 0) == 0 || errno != ENOSYS;
+}
+
+int probe_emulated(void)
+{
+	return strcmp(probe_engine(), "sigsegv") == 0 && !probe_kernel_onfault();
+}
+
+int probe_onfault_vma(const void *addr)
+{
+	return probe_vmflag(addr, "lo") == 1 &&
+	       probe_vmflag(addr, "lf") == probe_kernel_onfault();
 }
 
 int probe_fork(void (*fn)(void *), void *arg)

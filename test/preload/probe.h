@@ -117,11 +117,52 @@ int probe_pending(const void *addr, const char *prot);
 int probe_onfault_written(const void *addr);
 
 /*
+ * A file for data that must sit in pending pages: a memfd of len bytes
+ * (zeros), close-on-exec. The fd, or -1 with errno set.
+ */
+int probe_memfd(const char *name, size_t len);
+
+/*
+ * A read-write MAP_PRIVATE mapping of fd's first len bytes: at at
+ * (MAP_FIXED; whatever was there is unmapped first) or, at NULL,
+ * anywhere. Its pages hold the file's data (written beforehand with
+ * pwrite) but none is in this process's page tables until the program
+ * touches it, so a lock call on the fresh mapping leaves every page
+ * pending under every mode of the sigsegv engine: the emulation
+ * (kernel without MLOCK_ONFAULT) leaves pages already present open and
+ * locked, as the kernel's MLOCK_ONFAULT does, and only absent ones are
+ * made PROT_NONE. Under native they are absent, lo and lf. This is how
+ * a test gets data into pending pages; writing it and then locking
+ * does not (under emulation the written pages stay accessible).
+ * Return: the mapping, or MAP_FAILED.
+ */
+void *probe_map_fresh(void *at, size_t len, int fd);
+
+/*
  * 1 if the kernel itself has lock-on-fault (the raw mlock2 system call
  * exists), 0 if it answers as Linux 4.3 does (ENOSYS: a real old kernel
  * or test/sim43/lof-kernel43's filter).
  */
 int probe_kernel_onfault(void);
+
+/*
+ * 1 if lock-on-fault is emulated: the sigsegv engine over a kernel
+ * without MLOCK_ONFAULT (src/sigsegv.h). A lock call then makes the
+ * absent pages of a range PROT_NONE and mlock()s it (VM_LOCKED, no
+ * VM_LOCKONFAULT); pages already present are locked at once and left
+ * accessible; what the engine does not manage (a range under
+ * LOCKONFAULT_MIN_SIZE; under mlockall, small and ineligible mappings)
+ * is locked the ordinary way, populated.
+ */
+int probe_emulated(void);
+
+/*
+ * 1 if the VMA containing addr is locked as a lock-on-fault range is on
+ * this kernel: VmFlags lo, and lf exactly when the kernel has
+ * VM_LOCKONFAULT (probe_kernel_onfault()); under the emulation the
+ * range is plain VM_LOCKED. 0 if not, or if no VMA contains addr.
+ */
+int probe_onfault_vma(const void *addr);
 
 /*
  * Runs fn(arg) in a forked child (core dumps off, a 20 s alarm against

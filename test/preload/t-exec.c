@@ -4,15 +4,26 @@
  *
  * The kernel reads them with copy_from_user, which cannot fault a
  * pending page in: without the library opening them first, each call
- * fails with EFAULT. The strings and arrays are written into a locked
- * range, which a second mlock makes pending again (the data stays), and
- * each call must then run /bin/sh and get its exit status back. vfork
- * and posix_spawn run no fork hooks, so the child sees the parent's
- * pending pages as they are.
+ * fails with EFAULT. The strings and arrays are written into a file (a
+ * memfd), which is then mapped afresh and locked before anything
+ * touches the mapping (probe_map_fresh): its pages hold the data but
+ * are absent from the page tables, so they are pending under every
+ * mode of the sigsegv engine. Writing into a locked anonymous range and
+ * locking it again would not do: the emulation of lock-on-fault (a
+ * kernel without MLOCK_ONFAULT, the sim43 variant) locks pages already
+ * present at once and leaves them accessible, as the kernel's
+ * MLOCK_ONFAULT does. Each call must then run /bin/sh and get its exit
+ * status back. vfork and posix_spawn run no fork hooks, so the child
+ * sees the parent's pending pages as they are.
+ *
+ * By engine: under sigsegv (either mode) the pages are checked ---p
+ * before the calls; under native nothing is protected, and they are
+ * checked rw-p, VmFlags lo and lf, and absent (probe_pending()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,46 +36,57 @@
 #define SIZE (1UL << 20)
 
 static char *region;
+static int fd;
 static char *path, *opt, *cmd, *env0;
 static char **argv_p, **envp_p;
 
-/* Lay the call out in the region, then make it all pending again. */
+/* Write n bytes of p at offset off of the file. */
+static void put(size_t off, const void *p, size_t n)
+{
+	if (pwrite(fd, p, n, (off_t)off) != (ssize_t)n)
+		bail("pwrite");
+}
+
+/*
+ * Lay the call out in the file, with pointers into the region, then map
+ * the region afresh over it and lock it: all of it is pending.
+ */
 static void lay_out(int code)
 {
-	char *at = region;
+	char buf[128], *argv_w[4], *envp_w[2];
 
-	if (munlock(region, SIZE))
-		bail("munlock");
-	path = strcpy(at, "/bin/sh");
-	at += 64;
-	opt = strcpy(at, "-c");
-	at += 64;
-	cmd = at;
-	sprintf(cmd, "exit $((%d + ${T_EXEC_ADD:-100}))", code);
-	at += 128;
-	env0 = strcpy(at, "T_EXEC_ADD=0");
-	at += 64;
+	path = region;
+	opt = region + 64;
+	cmd = region + 128;
+	env0 = region + 256;
+	put(0, "/bin/sh", sizeof("/bin/sh"));
+	put(64, "-c", sizeof("-c"));
+	snprintf(buf, sizeof(buf), "exit $((%d + ${T_EXEC_ADD:-100}))", code);
+	put(128, buf, strlen(buf) + 1);
+	put(256, "T_EXEC_ADD=0", sizeof("T_EXEC_ADD=0"));
 	argv_p = (char **)(region + SIZE / 2);
-	argv_p[0] = path;
-	argv_p[1] = opt;
-	argv_p[2] = cmd;
-	argv_p[3] = NULL;
+	argv_w[0] = path;
+	argv_w[1] = opt;
+	argv_w[2] = cmd;
+	argv_w[3] = NULL;
+	put(SIZE / 2, argv_w, sizeof(argv_w));
 	envp_p = argv_p + 8;
-	envp_p[0] = env0;
-	envp_p[1] = NULL;
+	envp_w[0] = env0;
+	envp_w[1] = NULL;
+	put(SIZE / 2 + 8 * sizeof(char *), envp_w, sizeof(envp_w));
+	if (probe_map_fresh(region, SIZE, fd) == MAP_FAILED)
+		bail("mmap");
 	if (mlock(region, SIZE))
 		bail("mlock");
 }
 
 /*
- * The sigsegv engine protects the written pages again (---p); the
- * native engine leaves them to the kernel's MLOCK_ONFAULT, which locks
- * present pages at once: rw-p, VmFlags lo and lf.
+ * ---p under the sigsegv engine; under native the kernel's
+ * MLOCK_ONFAULT: rw-p, VmFlags lo and lf, absent.
  */
 static int pending(void)
 {
-	return probe_onfault_written(region) &&
-	       probe_onfault_written(argv_p);
+	return probe_pending(region, "rw-p") && probe_pending(argv_p, "rw-p");
 }
 
 static int status_of(pid_t pid)
@@ -83,12 +105,12 @@ int main(void)
 
 	probe_require_preloaded();
 	plan(6);
-	region = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	fd = probe_memfd("t-exec", SIZE);
+	if (fd < 0)
+		bail("memfd");
+	region = probe_map_fresh(NULL, SIZE, fd);
 	if (region == MAP_FAILED)
 		bail("mmap");
-	if (mlock(region, SIZE))
-		bail("mlock");
 
 	lay_out(1);
 	ok(pending(), "path, arguments and environment are in pending pages");

@@ -3,11 +3,21 @@
  *
  * The kernel copies a path with strncpy_from_user, which cannot fault a
  * pending page in: without the library opening it first, every call
- * below fails with EFAULT. Paths are written into a locked range that a
- * second mlock makes pending again (the data stays). The library must
- * also never fault where the kernel would answer EFAULT: a NULL or wild
- * path, and a path that runs off the end of managed memory into a hole,
- * get the kernel's EFAULT, not a crash.
+ * below fails with EFAULT. Paths are written into a file (a memfd),
+ * which is then mapped afresh over the region and locked before
+ * anything touches it (probe_map_fresh): the pages hold the data but are
+ * absent from the page tables, so they are pending under every mode of
+ * the sigsegv engine. (Writing into a locked anonymous range and locking
+ * it again would leave the written pages accessible under the emulation
+ * of lock-on-fault, the sim43 variant, which locks present pages at once
+ * as the kernel's MLOCK_ONFAULT does.) The library must also never fault
+ * where the kernel would answer EFAULT: a NULL or wild path, and a path
+ * that runs off the end of managed memory into a hole, get the kernel's
+ * EFAULT, not a crash.
+ *
+ * By engine: under sigsegv (either mode) the pages are checked ---p
+ * before the calls; under native nothing is protected, and they are
+ * checked rw-p, VmFlags lo and lf, and absent (probe_pending()).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -26,49 +36,64 @@
 
 static char *region;
 static size_t pg;
+static int fd;
 /* NULL, hidden from the compiler's nonnull checks. */
 static const char *volatile nowhere;
 
-/* Write s at offset off of the region, then make the region pending. */
-static char *put(size_t off, const char *s)
+/*
+ * Write n bytes of s at offset off of the file, then map the region
+ * afresh over it and lock it: all of it is pending.
+ */
+static char *put_n(size_t off, const char *s, size_t n)
 {
-	if (munlock(region, SIZE))
-		bail("munlock");
-	memcpy(region + off, s, strlen(s) + 1);
+	if (pwrite(fd, s, n, (off_t)off) != (ssize_t)n)
+		bail("pwrite");
+	if (probe_map_fresh(region, SIZE, fd) == MAP_FAILED)
+		bail("mmap");
 	if (mlock(region, SIZE))
 		bail("mlock");
 	return region + off;
 }
 
-/* As t-exec: ---p under the sigsegv engine, rw-p lo lf under native. */
+static char *put(size_t off, const char *s)
+{
+	return put_n(off, s, strlen(s) + 1);
+}
+
+/* ---p under the sigsegv engine, rw-p lo lf and absent under native. */
 static int pending(const void *p)
 {
-	return probe_onfault_written(p);
+	return probe_pending(p, "rw-p");
 }
 
 int main(void)
 {
 	struct stat st;
-	char *p, *buf;
+	char *p, *buf, a64[64];
+	uintptr_t hs, he;
 	FILE *f;
 	DIR *d;
-	int fd, r, e;
+	int o, r, e;
 
 	probe_require_preloaded();
 	pg = probe_page_size();
-	plan(11);
-	region = mmap(NULL, SIZE + pg, PROT_READ | PROT_WRITE,
+	plan(12);
+	fd = probe_memfd("t-paths", SIZE);
+	if (fd < 0)
+		bail("memfd");
+	/* The region, and a hole of one page after it. */
+	region = mmap(NULL, SIZE + pg, PROT_NONE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (region == MAP_FAILED || munmap(region + SIZE, pg) || mlock(region, SIZE))
+	if (region == MAP_FAILED || munmap(region + SIZE, pg))
 		bail("setup");
 
 	p = put(0, "/dev/null");
 	ok(pending(p), "the path is in a pending page");
-	fd = open(p, O_RDONLY);
-	ok(fd >= 0, "open() of a path in a pending page (errno %d)",
-	   fd < 0 ? errno : 0);
-	if (fd >= 0)
-		close(fd);
+	o = open(p, O_RDONLY);
+	ok(o >= 0, "open() of a path in a pending page (errno %d)",
+	   o < 0 ? errno : 0);
+	if (o >= 0)
+		close(o);
 
 	/* Across two pending pages. */
 	p = put(pg - 4, "/dev/null");
@@ -103,11 +128,11 @@ int main(void)
 	   "stat() of a wild pointer fails with EFAULT (errno %d)", e);
 
 	/* A name without its end, up to a hole. */
-	if (munlock(region, SIZE))
-		bail("munlock");
-	memset(region + SIZE - 64, 'a', 64);
-	if (mlock(region, SIZE))
-		bail("mlock");
+	memset(a64, 'a', sizeof(a64));
+	p = put_n(SIZE - 64, a64, sizeof(a64));
+	if (probe_vma(region + SIZE, &hs, &he) == 0)
+		bail("the hole after the region is mapped");
+	ok(pending(p), "a name without its end is in a pending page");
 	r = access(region + SIZE - 64, F_OK);
 	e = errno;
 	ok(r == -1 && e == EFAULT,
