@@ -16,6 +16,32 @@
  * pending; nothing else may differ. The kernel's own rules are checked
  * too: untouched pages absent, a touched page present and locked.
  *
+ * On a kernel without lock-on-fault (Linux 4.3, or under
+ * test/sim43/lof-kernel43, which answers the raw mlock2 with ENOSYS and
+ * MCL_ONFAULT with EINVAL) the reference cannot run: the kernel's own
+ * calls fail, and a child cannot escape the seccomp filter, which is
+ * inherited. There the reference is fixed: what a 4.4+ kernel gives by
+ * the rules of research/kernel-semantics.md (b), which the library must
+ * supply (SPEC 3.12):
+ *   - a lock call returns 0 and gives every page of the range VmFlags lo
+ *     without populating (rules 1, 14, 17);
+ *   - a page present in a VM_LOCKED range is locked (MLOCKED) at the
+ *     lock call or as it is faulted in (rules 12, 13), and Locked: in
+ *     smaps is the size of those pages (rule 18);
+ *   - munlock and munlockall clear lo and unlock the present pages,
+ *     keeping them present (rules 10, 12, 17);
+ *   - a lock or unlock of part of a VMA splits it, and it merges again
+ *     once its flags match (rule 10): lo 7, 5, 0, one VMA;
+ *   - under mlockall(MCL_ONFAULT|MCL_FUTURE) an mmap over the limit
+ *     fails with EAGAIN (rule 7), MAP_POPULATE or not.
+ * Each step spells out the pages it expects present and whether the
+ * range is locked (struct step, and the arguments of ref_snap()). Where
+ * the kernel has lock-on-fault these rules are checked against its own
+ * run too, so the fixed reference cannot drift from the kernel's. The
+ * absolute checks (present_only(), the returns, the data) are the same
+ * on both. mlock-random-test's own raw mlock2_(MLOCK_ONFAULT) calls go
+ * to the library's mlock2 there, as the raw call would only give ENOSYS.
+ *
  * on-fault-limit and mlock-random-test need RLIMIT_MEMLOCK to apply:
  * they run in a forked child that becomes nobody, and report through a
  * shared result array.
@@ -37,6 +63,9 @@
 #define NPG 16
 
 static size_t pg;
+static int kref;	/* the kernel has lock-on-fault: it is the reference */
+static int kpf;		/* /proc/kpageflags is readable */
+static int rules_bad;	/* steps where the rules and the kernel disagree */
 
 struct snap {
 	struct probe_page p[NPG];
@@ -114,6 +143,85 @@ static int present_only(const struct snap *s, unsigned int mask, int lk)
 	return 1;
 }
 
+/*
+ * What a 4.4+ kernel shows for the 16 pages by the rules: exactly the
+ * pages in mask present, every page lo iff lo, a present page locked
+ * iff lo (the lock bits read -1 when kpageflags cannot be read).
+ */
+static void rules_snap(struct snap *s, unsigned int mask, int lo)
+{
+	int n = 0;
+
+	for (int i = 0; i < NPG; i++) {
+		struct probe_page *p = &s->p[i];
+		int pr = !!(mask & 1U << i);
+
+		p->present = pr;
+		p->mlocked = p->unevictable = kpf ? pr && lo : -1;
+		p->lo = lo;
+		strcpy(p->perms, "rw-");
+		n += pr && lo;
+	}
+	s->locked_kb = (long)(n * (pg >> 10));
+}
+
+/*
+ * The reference snapshot: the kernel's own run at ref when it has
+ * lock-on-fault, else the rules (mask, lo). With the kernel, the rules
+ * are compared with it too (rules_bad, checked at the end).
+ */
+static void ref_snap(const char *ref, struct snap *s, unsigned int mask,
+		     int lo)
+{
+	struct snap r;
+
+	rules_snap(&r, mask, lo);
+	if (!kref) {
+		*s = r;
+		return;
+	}
+	take(ref, s);
+	for (int i = 0; i < NPG; i++)
+		if (s->p[i].present != r.p[i].present ||
+		    locked(&s->p[i]) != locked(&r.p[i]) ||
+		    s->p[i].lo != r.p[i].lo || s->locked_kb != r.locked_kb) {
+			diag("rules: page %d present %d locked %d lo %d, Locked: %ld kB; the kernel %d %d %d, %ld kB",
+			     i, r.p[i].present, locked(&r.p[i]), r.p[i].lo,
+			     r.locked_kb, s->p[i].present, locked(&s->p[i]),
+			     s->p[i].lo, s->locked_kb);
+			rules_bad++;
+			break;
+		}
+}
+
+/* The kernel's own calls for the reference; 0 (the rules) without it. */
+static int ref_mlock2(void *p, size_t len)
+{
+	return kref ? probe_sys_mlock2(p, len, MLOCK_ONFAULT) : 0;
+}
+
+static int ref_munlock(void *p, size_t len)
+{
+	return kref ? probe_sys_munlock(p, len) : 0;
+}
+
+static char *ref_map(void)
+{
+	return kref ? map_rw(NPG) : NULL;
+}
+
+static void ref_unmap(char *p)
+{
+	if (p)
+		unmap(p, NPG);
+}
+
+static void ref_touch(char *p, size_t off, char v)
+{
+	if (p)
+		p[off] = v;
+}
+
 /* ---- mlock2-tests: test_mlock_lock, test_mlock_onfault ---- */
 
 enum api { API_MLOCK, API_MLOCK2_0, API_MLOCK2_ONFAULT };
@@ -135,23 +243,23 @@ static int lib_lock(enum api api, void *p, size_t len)
 
 static void test_lock(enum api api)
 {
-	char *lib = map_rw(NPG), *ref = map_rw(NPG);
+	char *lib = map_rw(NPG), *ref = ref_map();
 	struct snap a, b;
 	const char *n = api_name[api];
 
 	ok(lib_lock(api, lib, NPG * pg) == 0 &&
-	   probe_sys_mlock2(ref, NPG * pg, MLOCK_ONFAULT) == 0,
+	   ref_mlock2(ref, NPG * pg) == 0,
 	   "%s: returns 0", n);
 	take(lib, &a);
-	take(ref, &b);
+	ref_snap(ref, &b, 0, 1);
 	ok(same(&a, &b) && present_only(&a, 0, 0) && a.p[0].lo == 1,
 	   "%s: range marked lo, nothing present, as the kernel's ONFAULT",
 	   n);
 
 	lib[3 * pg] = 'x';
-	ref[3 * pg] = 'x';
+	ref_touch(ref, 3 * pg, 'x');
 	take(lib, &a);
-	take(ref, &b);
+	ref_snap(ref, &b, 1U << 3, 1);
 	ok(same(&a, &b) && present_only(&a, 1U << 3, 1) &&
 	   a.locked_kb == (long)(pg >> 10),
 	   "%s: touching page 3 makes it alone present and locked", n);
@@ -161,30 +269,32 @@ static void test_lock(enum api api)
 	   b.p[3].unevictable);
 
 	ok(munlock(lib, NPG * pg) == 0 &&
-	   probe_sys_munlock(ref, NPG * pg) == 0, "%s: munlock returns 0", n);
+	   ref_munlock(ref, NPG * pg) == 0, "%s: munlock returns 0", n);
 	take(lib, &a);
-	take(ref, &b);
+	ref_snap(ref, &b, 1U << 3, 0);
 	ok(same(&a, &b) && present_only(&a, 1U << 3, 0) && a.p[3].lo == 0 &&
 	   lib[3 * pg] == 'x' && !strcmp(a.p[0].perms, "rw-"),
 	   "%s: munlock unlocks page 3, keeps its data, leaves the rest accessible",
 	   n);
 	unmap(lib, NPG);
-	unmap(ref, NPG);
+	ref_unmap(ref);
 }
 
 /* ---- test_lock_onfault_of_present ---- */
 
 static void test_onfault_of_present(enum api api)
 {
-	char *lib = map_rw(NPG), *ref = map_rw(NPG);
+	char *lib = map_rw(NPG), *ref = ref_map();
 	struct snap a, b;
 
-	lib[0] = ref[0] = 1;
-	lib[pg] = ref[pg] = 2;
+	lib[0] = 1;
+	lib[pg] = 2;
+	ref_touch(ref, 0, 1);
+	ref_touch(ref, pg, 2);
 	lib_lock(api, lib, NPG * pg);
-	probe_sys_mlock2(ref, NPG * pg, MLOCK_ONFAULT);
+	ref_mlock2(ref, NPG * pg);
 	take(lib, &a);
-	take(ref, &b);
+	ref_snap(ref, &b, 3, 1);
 	ok(same(&a, &b) && present_only(&a, 3, 1),
 	   "%s: pages present before the call are locked at once, no other page is faulted in",
 	   api_name[api]);
@@ -192,7 +302,7 @@ static void test_onfault_of_present(enum api api)
 	ok(lib[0] == 1 && lib[pg] == 2, "%s: their data is kept",
 	   api_name[api]);
 	unmap(lib, NPG);
-	unmap(ref, NPG);
+	ref_unmap(ref);
 }
 
 /* ---- test_munlockall0 / test_munlockall1 ---- */
@@ -205,11 +315,20 @@ static void test_onfault_of_present(enum api api)
 struct step {
 	int mlockall_flags;	/* 0: munlockall */
 	int touch;		/* page to touch after the call, or -1 */
+	unsigned int present;	/* the rules: pages present afterwards */
+	int lo;			/* the rules: the mapping is locked */
 };
 
 static void run_steps(const struct step *st, int n, int lib, struct snap *out)
 {
-	char *p = map_rw(NPG);
+	char *p;
+
+	if (!lib && !kref) {
+		for (int i = 0; i < n; i++)
+			rules_snap(&out[i], st[i].present, st[i].lo);
+		return;
+	}
+	p = map_rw(NPG);
 
 	for (int i = 0; i < n; i++) {
 		int r;
@@ -225,7 +344,10 @@ static void run_steps(const struct step *st, int n, int lib, struct snap *out)
 			     errno);
 		if (st[i].touch >= 0)
 			p[st[i].touch * pg] = (char)(i + 1);
-		take(p, &out[i]);
+		if (lib)
+			take(p, &out[i]);
+		else
+			ref_snap(p, &out[i], st[i].present, st[i].lo);
 	}
 	if (lib)
 		munlockall();
@@ -237,15 +359,15 @@ static void run_steps(const struct step *st, int n, int lib, struct snap *out)
 static void test_munlockall(void)
 {
 	static const struct step s0[] = {
-		{ MCL_CURRENT, 5 },
-		{ 0, -1 },
+		{ MCL_CURRENT, 5, 1U << 5, 1 },
+		{ 0, -1, 1U << 5, 0 },
 	};
 	static const struct step s1[] = {
-		{ MCL_CURRENT | MCL_ONFAULT, 0 },
-		{ 0, -1 },
-		{ MCL_CURRENT | MCL_FUTURE, -1 },
-		{ MCL_CURRENT | MCL_FUTURE, 2 },
-		{ 0, -1 },
+		{ MCL_CURRENT | MCL_ONFAULT, 0, 1U << 0, 1 },
+		{ 0, -1, 1U << 0, 0 },
+		{ MCL_CURRENT | MCL_FUTURE, -1, 1U << 0, 1 },
+		{ MCL_CURRENT | MCL_FUTURE, 2, 1U << 0 | 1U << 2, 1 },
+		{ 0, -1, 1U << 0 | 1U << 2, 0 },
 	};
 	static const char *const s1_name[] = {
 		"mlockall(MCL_CURRENT|MCL_ONFAULT), page 0 touched: locked on fault",
@@ -318,8 +440,19 @@ static void test_vma_management(int future)
 	const char *n = future ? "mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT), then mmap"
 			       : "mlock2(MLOCK_ONFAULT)";
 
+	static const unsigned int rules[4] = { 7, 5, 0, 1 };
+
 	vma_steps(1, future, a);
-	vma_steps(0, future, b);
+	if (kref) {
+		vma_steps(0, future, b);
+		if (memcmp(b, rules, sizeof(rules))) {
+			diag("rules: lo 7 5 0, one VMA; the kernel %x %x %x, %u",
+			     b[0], b[1], b[2], b[3]);
+			rules_bad++;
+		}
+	} else {
+		memcpy(b, rules, sizeof(b));
+	}
 	ok(a[0] == 7 && a[1] == 5 && a[2] == 0 && a[0] == b[0] &&
 	   a[1] == b[1] && a[2] == b[2],
 	   "vma management, %s: lo %x, %x after munlock of the middle page, %x at the end (kernel %x %x %x)",
@@ -335,7 +468,7 @@ enum {
 	R_NOBODY, R_OFL_LIB_MLOCKALL, R_OFL_LIB_MMAP, R_OFL_LIB_ERRNO,
 	R_OFL_SYS_MMAP, R_OFL_SYS_ERRNO, R_WITHIN_FAIL, R_WITHIN_VMLCK,
 	R_WITHIN_DATA, R_OUT_OK, R_OUT_ERRNO, R_OUT_VMLCK, R_OUT_BEFORE,
-	R_N
+	R_OFL_RULES_BAD, R_N
 };
 
 static long *res;
@@ -360,6 +493,12 @@ static void ofl_child(void *arg)
 		munmap(m, len);
 	munlockall();
 
+	if (!kref) {
+		/* The rules: EAGAIN (rule 7), nothing mapped. */
+		res[R_OFL_SYS_MMAP] = 0;
+		res[R_OFL_SYS_ERRNO] = EAGAIN;
+		return;
+	}
 	probe_sys_mlockall(MCL_ONFAULT | MCL_FUTURE);
 	errno = 0;
 	m = probe_sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -367,6 +506,18 @@ static void ofl_child(void *arg)
 	res[R_OFL_SYS_MMAP] = m != MAP_FAILED;
 	res[R_OFL_SYS_ERRNO] = errno;
 	probe_sys_munlockall();
+	if (res[R_OFL_SYS_MMAP] || res[R_OFL_SYS_ERRNO] != EAGAIN)
+		res[R_OFL_RULES_BAD] = 1;
+}
+
+/*
+ * mlock-random-test's mlock2_(MLOCK_ONFAULT): the raw call, or the
+ * library's where the kernel lacks it.
+ */
+static int random_mlock2(void *p, size_t len)
+{
+	return kref ? probe_sys_mlock2(p, len, MLOCK_ONFAULT) :
+		      mlock2(p, len, MLOCK_ONFAULT);
 }
 
 /* mlock-random-test: 100 random locks within, then over, the limit. */
@@ -387,8 +538,7 @@ static void random_child(void *arg)
 		size_t len = probe_rand(&seed) % within;
 		size_t off = probe_rand(&seed) % (within - len);
 		int r = probe_rand(&seed) & 1 ?
-			mlock(p + off, len) :
-			probe_sys_mlock2(p + off, len, MLOCK_ONFAULT);
+			mlock(p + off, len) : random_mlock2(p + off, len);
 
 		res[R_WITHIN_FAIL] += r != 0;
 	}
@@ -412,8 +562,7 @@ static void random_child(void *arg)
 
 		errno = 0;
 		r = probe_rand(&seed) & 1 ?
-			mlock(p + off, len) :
-			probe_sys_mlock2(p + off, len, MLOCK_ONFAULT);
+			mlock(p + off, len) : random_mlock2(p + off, len);
 		res[R_OUT_OK] += r == 0;
 		res[R_OUT_ERRNO] += r != 0 && errno != ENOMEM;
 	}
@@ -450,6 +599,7 @@ static void test_limits(void)
 	}
 
 	okc = run_child(ofl_child);
+	rules_bad += res[R_OFL_RULES_BAD] != 0;
 	ok(okc && res[R_OFL_LIB_MLOCKALL] == 0 && !res[R_OFL_LIB_MMAP] &&
 	   !res[R_OFL_SYS_MMAP] && res[R_OFL_LIB_ERRNO] == res[R_OFL_SYS_ERRNO],
 	   "on-fault-limit: after mlockall(MCL_ONFAULT|MCL_FUTURE), mmap(MAP_POPULATE) of twice RLIMIT_MEMLOCK fails (errno %ld, kernel %ld)",
@@ -473,8 +623,12 @@ int main(void)
 	probe_require_preloaded();
 	alarm(120);
 	pg = probe_page_size();
-	if (probe_kpageflags(&pg) == PROBE_KPF_NONE)
+	kpf = probe_kpageflags(&pg) != PROBE_KPF_NONE;
+	if (!kpf)
 		diag("kpageflags unreadable (not root?): lock bits read as -1 on both sides");
+	kref = probe_kernel_onfault();
+	if (!kref)
+		diag("the kernel has no lock-on-fault: the reference is a 4.4+ kernel's rules");
 
 	for (int api = API_MLOCK; api <= API_MLOCK2_ONFAULT; api++)
 		test_lock(api);
@@ -484,5 +638,11 @@ int main(void)
 	test_vma_management(0);
 	test_vma_management(1);
 	test_limits();
+	if (kref)
+		ok(rules_bad == 0,
+		   "the 4.4+ rules used without lock-on-fault agree with this kernel's own at every step (%d differ)",
+		   rules_bad);
+	else
+		skip(1, "the kernel has no lock-on-fault to check the rules against");
 	return done();
 }
