@@ -388,7 +388,8 @@ void sig_register_future(long p, size_t len, int prot, int flags)
 		maps_walk((uintptr_t)p, page_up((uintptr_t)p + len),
 			  lockall_batch_piece, &c);
 	} else {
-		if (len < lof_config.min_size || (prot & PROT_EXEC) ||
+		if (len < lof_config.min_size ||
+		    ((prot & PROT_EXEC) && !(flags & MAP_ANONYMOUS)) ||
 		    prot == PROT_NONE || (flags & MAP_HUGETLB))
 			return;
 		maps_walk((uintptr_t)p, page_up((uintptr_t)p + len),

@@ -190,7 +190,14 @@ static int path_is(const char *path, const char *prefix)
 
 int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c)
 {
-	if (e->prot == PROT_NONE || (e->prot & PROT_EXEC))
+	if (e->prot == PROT_NONE)
+		return 0;
+	/*
+	 * Code: a file's executable text, where the program (and we)
+	 * may be running. Anonymous executable memory (a JIT's code
+	 * cache) is data like any other.
+	 */
+	if ((e->prot & PROT_EXEC) && (e->inode || e->path[0]))
 		return 0;
 	if (path_is(e->path, "[stack") || path_is(e->path, "[vdso") ||
 	    path_is(e->path, "[vvar") || path_is(e->path, "[vsyscall") ||
