@@ -32,6 +32,20 @@
 int lof_mode = LOF_MODE_PASS;
 const char *lof_engine_why = "";
 
+/*
+ * LOCKONFAULT_ENGINE=native on a kernel without MLOCK_ONFAULT: the
+ * errno the probe got. Said once, at the first lock call, so that a
+ * process that never locks anything stays quiet.
+ */
+static int native_missing;
+
+static void passed_on(void)
+{
+	if (native_missing)
+		log_warn_once("the kernel has no MLOCK_ONFAULT (errno %d): LOCKONFAULT_ENGINE=native passes lock calls on unchanged; auto or sigsegv would supply it",
+			      native_missing);
+}
+
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	uintptr_t me = (uintptr_t)&find_self, lo = UINTPTR_MAX, hi = 0;
@@ -90,8 +104,7 @@ void engine_init(void)
 		    lof_mode == LOF_MODE_SIGSEGV && sig_emulate);
 	log_info("engine %s: %s", engine_mode_name(lof_mode), lof_engine_why);
 	if (lof_config.engine == LOF_ENGINE_NATIVE && !k.has_onfault)
-		log_warn("the kernel has no MLOCK_ONFAULT (errno %d): LOCKONFAULT_ENGINE=native passes lock calls on unchanged; auto or sigsegv would supply it",
-			 k.onfault_errno);
+		native_missing = k.onfault_errno;
 	log_debug("engine mode %d, batch lock %d, batch %zu, max batch %zu, min size %zu",
 		  lof_mode, sig_batch_lock, lof_config.batch,
 		  lof_config.max_batch, lof_config.min_size);
@@ -138,6 +151,7 @@ int engine_mlock(const void *addr, size_t len, unsigned int flags,
 			return -EINVAL;
 		return sig_mlock(addr, len, flags, is_mlock2);
 	default:
+		passed_on();
 		return is_mlock2 ? sys_mlock2(addr, len, flags)
 				 : sys_mlock(addr, len);
 	}
@@ -158,6 +172,7 @@ int engine_mlockall(int flags)
 	case LOF_MODE_SIGSEGV:
 		return sig_mlockall(flags);
 	default:
+		passed_on();
 		return sys_mlockall(flags);
 	}
 }
@@ -192,6 +207,8 @@ long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	case LOF_MODE_SIGSEGV:
 		return sig_mmap(addr, len, prot, flags, fd, off);
 	default:
+		if (flags & MAP_LOCKED)
+			passed_on();
 		return sys_mmap(addr, len, prot, flags, fd, off);
 	}
 }
