@@ -2,12 +2,13 @@
  * demo.c - the "main job" demo: a legacy program that mlock()s a big,
  * mostly unused mapping.
  *
- * Usage: demo [-s SIZE] [-t TOUCH] [-q]
+ * Usage: demo [-s SIZE] [-t TOUCH] [-c RUN] [-q]
  *
  * The program knows nothing of lockonfault. It maps SIZE bytes (default
  * 8G) of private anonymous MAP_NORESERVE memory, locks all of it with a
  * plain mlock(), then uses only TOUCH bytes of it (default 256M): that
- * many pages, spread evenly over the mapping, each written with a value
+ * many pages, in runs of RUN bytes (default one page: single pages)
+ * spread evenly over the mapping, each written with a value
  * that is then read back and verified. It reports how long mlock() and
  * the touching took, and how much of the mapping the kernel says is
  * locked and resident: the sum of Locked: and Rss: over every VMA of
@@ -59,10 +60,12 @@ struct usage {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s [-s SIZE] [-t TOUCH] [-q]\n"
+		"Usage: %s [-s SIZE] [-t TOUCH] [-c RUN] [-q]\n"
 		"  -s SIZE   size of the mapping to mlock() (default 8G)\n"
 		"  -t TOUCH  how much of it to use, as pages spread evenly\n"
 		"            over the mapping (default 256M)\n"
+		"  -c RUN    the pages come in runs of RUN bytes (default one\n"
+		"            page), the runs spread evenly\n"
 		"  -q        print one machine-readable line\n"
 		"Sizes take K, M, G or T suffixes (powers of 1024).\n",
 		prog);
@@ -151,9 +154,15 @@ static inline uint64_t pattern(uint64_t i)
  * offset of the word written in it: pages spread evenly over the mapping,
  * words at varying offsets so faults do not all land on page starts.
  */
+static uint64_t run_pages = 1;	/* -c, in pages */
+
 static inline uint64_t touch_page(uint64_t i, uint64_t n, uint64_t total)
 {
-	return (uint64_t)(((unsigned __int128)i * total) / n);
+	uint64_t runs = (n + run_pages - 1) / run_pages;
+	uint64_t r = i / run_pages;
+
+	return (uint64_t)(((unsigned __int128)r * total) / runs) +
+	       i % run_pages;
 }
 
 static inline size_t touch_off(uint64_t i, size_t page)
@@ -221,7 +230,7 @@ static int read_usage(uintptr_t start, uintptr_t end, struct usage *u)
 
 int main(int argc, char **argv)
 {
-	uint64_t size = DEFAULT_SIZE, touch = DEFAULT_TOUCH;
+	uint64_t size = DEFAULT_SIZE, touch = DEFAULT_TOUCH, run = 0;
 	uint64_t total, n, i, stride, bad = 0;
 	double t0, mlock_ms, touch_ms, verify_ms;
 	char h1[32], h2[32], h3[32];
@@ -235,7 +244,7 @@ int main(int argc, char **argv)
 		prog = prog ? prog + 1 : argv[0];
 	}
 
-	while ((opt = getopt(argc, argv, "s:t:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "s:t:c:qh")) != -1) {
 		switch (opt) {
 		case 's':
 			if (parse_size(optarg, &size) || !size) {
@@ -248,6 +257,14 @@ int main(int argc, char **argv)
 		case 't':
 			if (parse_size(optarg, &touch)) {
 				fprintf(stderr, "%s: bad touch size '%s' "
+					"(expected a number with an optional "
+					"K, M, G or T suffix)\n", prog, optarg);
+				return EXIT_FAIL;
+			}
+			break;
+		case 'c':
+			if (parse_size(optarg, &run) || !run) {
+				fprintf(stderr, "%s: bad run size '%s' "
 					"(expected a number with an optional "
 					"K, M, G or T suffix)\n", prog, optarg);
 				return EXIT_FAIL;
@@ -279,6 +296,10 @@ int main(int argc, char **argv)
 	size = (size + page - 1) / page * page;
 	total = size / page;
 	n = (touch + page - 1) / page;
+	if (run)
+		run_pages = (run + page - 1) / page;
+	if (run_pages > n)
+		run_pages = n ? n : 1;
 	if (n > total) {
 		fprintf(stderr, "%s: cannot touch %s of a %s mapping\n", prog,
 			human(touch, h1, sizeof(h1)),
@@ -352,9 +373,11 @@ int main(int argc, char **argv)
 	       human(size, h1, sizeof(h1)), (void *)p, total, page);
 	printf("mlock:   %.3f ms\n", mlock_ms);
 	if (n)
-		printf("touch:   %.3f ms for %" PRIu64 " pages (%s), one in %"
-		       PRIu64 "\n", touch_ms, n, human(n * page, h1, sizeof(h1)),
-		       stride);
+		printf("touch:   %.3f ms for %" PRIu64 " pages (%s), %s%" PRIu64
+		       " in %" PRIu64 "\n", touch_ms, n,
+		       human(n * page, h1, sizeof(h1)),
+		       run_pages > 1 ? "runs of " : "", run_pages,
+		       stride * run_pages);
 	else
 		printf("touch:   nothing (-t 0)\n");
 	printf("verify:  %.3f ms, all %" PRIu64 " values read back\n",

@@ -6,7 +6,8 @@
 # Usage: scripts/demo.sh BUILDDIR      (or: make demo)
 #
 # bench/demo is a legacy program: it maps DEMO_SIZE bytes, mlock()s all of
-# it and then uses only DEMO_TOUCH bytes of it, spread over the mapping.
+# it and then uses only DEMO_TOUCH bytes of it, in runs of DEMO_RUN bytes
+# (buffers, objects) spread evenly over the mapping.
 # Natively the kernel pre-faults and locks the whole mapping in mlock();
 # under lockonfault only the pages touched (and the batches around them)
 # are locked, when they are first touched. The same unmodified program
@@ -27,19 +28,23 @@
 # DEMO_BIG_SIZE (48G), more than this machine's RAM, under lockonfault
 # only (the default engine).
 #
-# Sizes: the defaults, 8G mapped and 256M touched, took 32 s in all on
-# the development machine (2 cores, 24 GiB, 2026-12): the native
-# mlock() of 8G 14 to 20 s (up to a minute when the machine is busy),
-# the simulated 4.3 row 8 to 22 s (on a kernel without MLOCK_ONFAULT
-# each batch is locked with mlock(), which faults in the whole batch:
-# with one touched page in 32, most of the mapping ends up locked), the
-# other rows under a second each. Keep the whole run under 3 minutes
-# there.
+# Sizes: the defaults, 8G mapped and 256M touched in runs of 64K, take
+# under a minute on the development machine (2 cores, 24 GiB, 2026-12):
+# the native mlock() of 8G 12 to 20 s (up to a minute when the machine
+# is busy), the other rows under a second each. Keep the whole run under
+# 3 minutes there.
+#
+# DEMO_RUN=4K (single pages, one in 32) shows the SIGSEGV engine's limit
+# on a kernel without MLOCK_ONFAULT: every opened page there splits a
+# kernel mapping, 65,536 scattered pages would need more mappings than
+# vm.max_map_count allows, so batches widen and most of the mapping ends
+# up locked (liblockonfault(7), LIMITS).
 #
 # Environment:
 #   DEMO_SIZE      mapping size of the side-by-side runs (default 8G; it
 #                  must fit in memory, since the native run locks it all)
 #   DEMO_TOUCH     how much of the mapping is used (default 256M)
+#   DEMO_RUN       the used pages come in runs of this size (default 64K)
 #   DEMO_BIG_SIZE  mapping size of the lockonfault-only run (default 48G)
 #   DEMO_TIMEOUT   seconds allowed for each run (default 600)
 # Sizes take K, M, G or T suffixes. LOCKONFAULT_* variables in the
@@ -59,6 +64,7 @@ builddir=${1:-}
 
 SIZE=${DEMO_SIZE:-8G}
 TOUCH=${DEMO_TOUCH:-256M}
+RUN=${DEMO_RUN:-64K}
 BIG_SIZE=${DEMO_BIG_SIZE:-48G}
 TIMEOUT=${DEMO_TIMEOUT:-600}
 
@@ -286,7 +292,7 @@ k43_ok=1
 "$k43" true 2>/dev/null || k43_ok=0
 
 echo "lockonfault demo: a program maps $SIZE, mlock()s all of it and uses $TOUCH,"
-echo "spread evenly over the mapping. Natively mlock() pre-faults and locks"
+echo "in runs of $RUN spread evenly over the mapping. Natively mlock() pre-faults and locks"
 echo "the whole mapping; under lockonfault pages are locked on first touch:"
 echo "by the kernel's own MLOCK_ONFAULT where it has it (the default engine,"
 echo "auto), or by the SIGSEGV engine (asked for, or on a kernel before 4.4,"
@@ -297,7 +303,7 @@ table_row run engine mlock touch Locked RSS
 table_row --- ------ ----- ----- ------ ---
 
 native=
-if run "native $SIZE" env -u LD_PRELOAD "$demo" -q -s "$SIZE" -t "$TOUCH"; then
+if run "native $SIZE" env -u LD_PRELOAD "$demo" -q -s "$SIZE" -t "$TOUCH" -c "$RUN"; then
 	native=$out
 	row "native $SIZE" "kernel mlock" "$native"
 else
@@ -314,7 +320,7 @@ lof_row() {
 	shift 2
 	lof=
 	if ! run "$label" "$@" "$wrapper" --stats="$tmp/report.%p" -- \
-		"$demo" -q -s "$SIZE" -t "$TOUCH"; then
+		"$demo" -q -s "$SIZE" -t "$TOUCH" -c "$RUN"; then
 		table_row "$label" - FAILED - - -
 		failed=1
 		return
@@ -362,7 +368,7 @@ table_row run engine mlock touch Locked RSS
 table_row --- ------ ----- ----- ------ ---
 table_row "native $BIG_SIZE" - "(not run)" - - -
 if run "lockonfault $BIG_SIZE" "$wrapper" --stats="$tmp/report.%p" -- \
-	"$demo" -q -s "$BIG_SIZE" -t "$TOUCH"; then
+	"$demo" -q -s "$BIG_SIZE" -t "$TOUCH" -c "$RUN"; then
 	big=$out
 	row "lockonfault $BIG_SIZE" "${engine:-?}" "$big"
 	b_locked=$(field locked_kb "$big")
