@@ -1,0 +1,378 @@
+/*
+ * fault.c - the user-space engine's fault path: the SIGSEGV handler,
+ * the grace period that keeps it from acting on entries a writer has
+ * handed back, and the opening of system-call buffers.
+ *
+ * Everything in this file can run in the SIGSEGV handler, on any
+ * thread, at any moment: it never calls malloc, stdio or a lock, and
+ * check-handler-symbols.sh inspects this object alone.
+ *
+ * The first touch of a pending page raises SIGSEGV (SEGV_ACCERR). The
+ * handler finds the entry, checks the access is one the program's own
+ * protection allows, and mprotects a batch around the fault back to
+ * that protection: one system call. The batch is an aligned block,
+ * clipped to the entry, so it never leaves the mapping or crosses a
+ * change of protection, and neighbouring batches merge back into one
+ * kernel mapping. Over the kernel's lock-on-fault the kernel then locks
+ * each page of the batch as it is touched; in batch-lock mode the
+ * handler locks the batch itself (sigsegv.h).
+ *
+ * Anything else goes to the program (sigchain.c), after two checks
+ * that keep races from being taken for the program's own faults:
+ *  - a fault in a range another thread just took out of the table
+ *    (munlock, munmap) is retried once: the page is accessible or gone
+ *    by now, and the retry shows which;
+ *  - a fault the engine already resolved, at the same address with the
+ *    table unchanged, is the program's (a write to a read-only page on
+ *    an architecture that does not say which access faulted).
+ *
+ * The grace period. The handler acts on a copy of an entry: between
+ * its lookup and its mprotect, another thread may take the entry out
+ * of the table and let the program change that memory (mprotect it,
+ * unmap it and map something else there). Readers that act on what
+ * they read announce themselves in grace_active[epoch & 1]; a writer
+ * that removed entries flips the epoch and waits until no reader of the
+ * old epoch is left before the program's change goes to the kernel. New
+ * readers count on the other slot, so a stream of faults cannot hold a
+ * writer up. Readers run with asynchronous signals blocked, so no
+ * writer can ever wait for a reader on its own thread.
+ *
+ * If an mprotect in the handler fails for want of kernel mappings
+ * (vm.max_map_count), the whole entry is resolved in one call, which
+ * merges mappings rather than splitting them: a fault never fails.
+ */
+#include "config.h"
+#include "sigsegv.h"
+#include "engine.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "arch.h"
+#include "batch.h"
+#include "log.h"
+#include "options.h"
+#include "region.h"
+#include "sigchain.h"
+#include "stats.h"
+#include "sys.h"
+
+int sig_batch_lock;
+int sig_emulate;
+int sig_charge;
+unsigned long sig_unsettled;
+
+/*
+ * The mapping budget: vm.max_map_count, read at init, and an estimate
+ * of the mappings in use: those the process had at init plus two for
+ * every batch resolved (lof_stats.faults: a batch inside a pending
+ * range splits it in three). Merges make the estimate high, never low.
+ */
+static unsigned long map_limit, map_base;
+
+void sig_budget_init(unsigned long limit, unsigned long base)
+{
+	map_limit = limit;
+	map_base = base;
+}
+
+/*
+ * msync(MS_INVALIDATE) is refused with EBUSY on a VM_LOCKED mapping,
+ * on every kernel, and does nothing else (only MS_SYNC writes back);
+ * ENOMEM means a hole. Callers probe a page.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+int sig_still_locked(uintptr_t addr, size_t len)
+{
+	return sig_batch_lock ||
+	       sys_msync((void *)addr, len, MS_INVALIDATE) == -EBUSY;
+}
+
+/* Context: any, including the SIGSEGV handler (async-signal-safe). */
+void sig_lock_opened(uintptr_t addr, size_t len)
+{
+	int r = sig_emulate ? sys_mlock((void *)addr, len)
+			    : sys_mlock2((void *)addr, len, MLOCK_ONFAULT);
+
+	if (r) {
+		stat_add(failures, 1);
+		log_warn_once("cannot lock %p-%p (errno %d): left unlocked",
+			      (void *)addr, (void *)(addr + len), -r);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The grace period                                                    */
+/* ------------------------------------------------------------------ */
+
+static unsigned int grace_epoch;
+static unsigned long grace_active[2];
+
+/* Context: any, including the SIGSEGV handler (async-signal-safe). */
+static unsigned int reader_enter(void)
+{
+	for (;;) {
+		unsigned int e = __atomic_load_n(&grace_epoch, __ATOMIC_SEQ_CST);
+
+		__atomic_fetch_add(&grace_active[e & 1], 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&grace_epoch, __ATOMIC_SEQ_CST) == e)
+			return e;
+		__atomic_fetch_sub(&grace_active[e & 1], 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+/* Context: any, including the SIGSEGV handler (async-signal-safe). */
+static void reader_exit(unsigned int e)
+{
+	__atomic_fetch_sub(&grace_active[e & 1], 1, __ATOMIC_RELEASE);
+}
+
+void sig_wait_for_readers(void)
+{
+	unsigned int e = __atomic_fetch_add(&grace_epoch, 1, __ATOMIC_SEQ_CST);
+
+	while (__atomic_load_n(&grace_active[e & 1], __ATOMIC_ACQUIRE))
+		sys_sched_yield();
+}
+
+void sig_readers_reset(void)
+{
+	grace_active[0] = grace_active[1] = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The handler                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Per thread: the last page resolved, and the last miss retried. */
+static LOF_TLS uintptr_t last_page;
+static LOF_TLS unsigned long last_gen;
+static LOF_TLS uintptr_t tomb_page;
+static LOF_TLS unsigned long tomb_gen;
+
+enum { NOT_OURS, HANDLED };
+
+static int permits(int prot, int access)
+{
+	switch (access) {
+	case LOF_ACCESS_WRITE:
+		return prot & PROT_WRITE;
+	case LOF_ACCESS_EXEC:
+		return prot & PROT_EXEC;
+	default:
+		return prot != PROT_NONE;
+	}
+}
+
+/*
+ * A fault we cannot explain may still be a race with another thread
+ * that just released the page: let it run again, once per page and
+ * table generation; the second time it is the program's.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+static int retry_once(uintptr_t page, unsigned long gen)
+{
+	if (tomb_page == page && tomb_gen == gen)
+		return NOT_OURS;
+	tomb_page = page;
+	tomb_gen = gen;
+	stat_add(retries, 1);
+	return HANDLED;
+}
+
+/*
+ * Does opening a batch of the entry r lock all of it, touched or not?
+ * In batch-lock mode it is locked on purpose; in emulation, the
+ * kernel's mprotect populates a VM_LOCKED private range that becomes
+ * writable. Such batches grow only on sequential faults, and in
+ * emulation (where locking populates) start at LOCKONFAULT_LOCK_BATCH.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+static int batch_locks(const struct region *r)
+{
+	return sig_batch_lock ||
+	       (sig_emulate && !(r->flags & REGION_SHARED) &&
+		(r->prot & PROT_WRITE));
+}
+
+/*
+ * The batch to open around addr in the entry r, and the entry's new
+ * batch history in *hist.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+static size_t plan(uintptr_t addr, const struct region *r,
+		   struct batch_hist *hist, uintptr_t *b0, uintptr_t *b1)
+{
+	struct batch_hist h = { r->hint, r->seen, r->last };
+	size_t pages;
+	unsigned int shift;
+
+	pages = batch_locks(r) ?
+		batch_plan_seq(&h, sig_emulate ? lof_config.lock_batch :
+					lof_config.batch,
+			       lof_config.max_batch, addr, lof_page_size,
+			       hist) :
+		batch_plan(&h, lof_config.batch, lof_config.max_batch, addr,
+			   (r->end - r->start) >> lof_page_shift,
+			   lof_page_size, hist);
+	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(
+				&lof_stats.faults, __ATOMIC_RELAXED), map_limit);
+	if (shift >= BATCH_SHIFT_ALL) {
+		/* The last resort: what the kernel's MLOCK_ONFAULT does. */
+		log_warn_once("near vm.max_map_count: resolving whole regions");
+		*b0 = r->start;
+		*b1 = r->end;
+	} else {
+		batch_bounds(addr, r->start, r->end, pages << shift,
+			     lof_page_size, b0, b1);
+	}
+	return pages;
+}
+
+/*
+ * Resolve the fault at addr if it is on a pending page; called inside
+ * a reader section.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ * Return: HANDLED (return and let the access run again) or NOT_OURS.
+ */
+static int fault_locked(uintptr_t addr, void *uc)
+{
+	unsigned long seq = __atomic_load_n(&sig_unsettled, __ATOMIC_ACQUIRE);
+	uintptr_t page = page_down(addr), b0, b1;
+	unsigned long gen = region_gen(&lof_regions);
+	struct batch_hist hist;
+	struct region r;
+	size_t pages;
+	long t0;
+	int rc;
+
+	if (!region_lookup(&lof_regions, addr, &r)) {
+		/*
+		 * Another thread may have just released the page. The tombs
+		 * say where; past their ring (a large munlockall), any miss
+		 * is retried once after the table first lost an entry.
+		 */
+		if (!lof_regions.ntombs ||
+		    (lof_regions.ntombs <= REGION_TOMBS &&
+		     !region_was_removed(&lof_regions, addr)))
+			return NOT_OURS;
+		return retry_once(page, gen);
+	}
+	if (!permits(r.prot, arch_fault_access(uc)))
+		return NOT_OURS;
+	if (last_page == page && last_gen == gen)
+		return NOT_OURS;
+
+	t0 = sys_clock_ns();
+	/*
+	 * glibc unmaps (free, realloc) without our seeing it: a mapping it
+	 * makes there later, a thread stack's guard page say, must not be
+	 * opened by the stale entry.
+	 */
+	if (!sig_still_locked(page, lof_page_size)) {
+		/*
+		 * Not VM_LOCKED: a stale entry, unless a writer changed
+		 * things since this fault began. A release may have
+		 * opened the page and unlocked it since the lookup; in
+		 * emulation a writer may be between the two steps of a
+		 * release or a registration (sig_unsettled is odd). Let
+		 * the access run again: it succeeds, or faults anew and
+		 * is judged on a settled table.
+		 */
+		if ((seq & 1) || seq != __atomic_load_n(&sig_unsettled,
+							__ATOMIC_ACQUIRE) ||
+		    gen != region_gen(&lof_regions)) {
+			stat_add(retries, 1);
+			sys_sched_yield();
+			return HANDLED;
+		}
+		return NOT_OURS;
+	}
+	pages = plan(addr, &r, &hist, &b0, &b1);
+	rc = sys_mprotect((void *)b0, b1 - b0, r.prot);
+	if (rc == -ENOMEM) {
+		/* Out of kernel mappings, or unmapped under us. */
+		b0 = r.start;
+		b1 = r.end;
+		rc = sys_mprotect((void *)b0, b1 - b0, r.prot);
+		if (rc == 0)
+			log_warn_once("out of kernel mappings (vm.max_map_count): resolving whole regions");
+	}
+	if (rc) {
+		/* Unmapped by another thread: retry once, as for a tomb. */
+		stat_add(failures, 1);
+		return retry_once(page, gen);
+	}
+	if (sig_batch_lock)
+		sig_lock_opened(b0, b1 - b0);
+	last_page = page;
+	last_gen = gen;
+	region_set_hint(&lof_regions, addr, (uint32_t)pages,
+			(uint32_t)hist.seen, b1);
+	stat_fault((b1 - b0) >> lof_page_shift,
+		   (uint64_t)(sys_clock_ns() - t0));
+	return HANDLED;
+}
+
+/* Context: the SIGSEGV handler (async-signal-safe). */
+static int fault(uintptr_t addr, void *uc)
+{
+	unsigned int e = reader_enter();
+	int r = fault_locked(addr, uc);
+
+	reader_exit(e);
+	return r;
+}
+
+void engine_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR &&
+	    fault((uintptr_t)si->si_addr, uc) == HANDLED) {
+		errno = saved;
+		return;
+	}
+	stat_add(faults_passed, 1);
+	sigchain_deliver(sig, si, uc);
+	errno = saved;
+}
+
+void engine_resolve(uintptr_t addr, size_t len)
+{
+	uintptr_t s = page_down(addr), e, at;
+	unsigned int epoch;
+	struct region r;
+	sigset_t saved;
+
+	if (lof_mode != LOF_MODE_SIGSEGV || !len || addr + len < addr)
+		return;
+	e = page_up(addr + len);
+	if (e < s || !region_overlaps(&lof_regions, s, e))
+		return;
+	sys_block_async(&saved);
+	epoch = reader_enter();
+	/*
+	 * Entry by entry, lock-free like the handler. A piece that is
+	 * already open costs an mprotect that changes nothing.
+	 */
+	for (at = s; at < e && region_next(&lof_regions, at, &r) &&
+		     r.start < e;
+	     at = r.end) {
+		uintptr_t lo = r.start > at ? r.start : at;
+		uintptr_t hi = r.end < e ? r.end : e;
+		long t0 = sys_clock_ns();
+
+		if (r.prot == PROT_NONE)
+			continue;
+		if (sys_mprotect((void *)lo, hi - lo, r.prot) == 0) {
+			if (sig_batch_lock)
+				sig_lock_opened(lo, hi - lo);
+			stat_buffer((uint64_t)(sys_clock_ns() - t0));
+		} else {
+			stat_add(failures, 1);
+		}
+	}
+	reader_exit(epoch);
+	sys_sigprocmask(SIG_SETMASK, &saved, NULL);
+}

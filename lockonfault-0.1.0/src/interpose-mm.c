@@ -1,0 +1,136 @@
+/*
+ * interpose-mm.c - the exported memory calls: mmap, mmap64, munmap,
+ * mremap, mprotect, mlock, mlock2, munlock, mlockall, munlockall.
+ *
+ * Each is a thin shim: initialise if needed, call the engine (which
+ * returns the result or -errno), and turn that into libc's contract,
+ * setting errno only on failure.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+
+#include "engine.h"
+#include "interpose.h"
+#include "stats.h"
+#include "sys.h"
+
+static long ret_long(long r)
+{
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+static int ret_int(int r)
+{
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return r;
+}
+
+/* A lock call succeeded: statistics sample releases from now on. */
+static int locked(int r)
+{
+	if (r == 0)
+		stats_locked();
+	return r;
+}
+
+LOF_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off)
+{
+	long r;
+
+	if (!lof_ready())
+		r = sys_mmap(addr, len, prot, flags, fd, off);
+	else {
+		if (flags & MAP_FIXED)
+			stats_sample();	/* may replace locked memory */
+		r = engine_mmap(addr, len, prot, flags, fd, off);
+		if ((flags & MAP_LOCKED) && !(r < 0 && r > -4096))
+			stats_locked();
+	}
+	return ret_long(r) == -1 ? MAP_FAILED : (void *)r;
+}
+
+LOF_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+			off_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+LOF_EXPORT int munmap(void *addr, size_t len)
+{
+	if (!lof_ready())
+		return ret_int(sys_munmap(addr, len));
+	stats_sample();
+	return ret_int(engine_munmap(addr, len));
+}
+
+LOF_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
+			...)
+{
+	void *new_addr = NULL;
+	va_list ap;
+	long r;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (lof_ready()) {
+		stats_sample();
+		r = engine_mremap(old, old_len, new_len, flags, new_addr);
+	} else {
+		r = sys_mremap(old, old_len, new_len, flags, new_addr);
+	}
+	return ret_long(r) == -1 ? MAP_FAILED : (void *)r;
+}
+
+LOF_EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	return ret_int(lof_ready() ? engine_mprotect(addr, len, prot)
+				   : sys_mprotect(addr, len, prot));
+}
+
+LOF_EXPORT int mlock(const void *addr, size_t len)
+{
+	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, 0, 0))
+				   : sys_mlock(addr, len));
+}
+
+LOF_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
+{
+	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, flags, 1))
+				   : sys_mlock2(addr, len, flags));
+}
+
+LOF_EXPORT int munlock(const void *addr, size_t len)
+{
+	if (!lof_ready())
+		return ret_int(sys_munlock(addr, len));
+	stats_sample();
+	return ret_int(engine_munlock(addr, len));
+}
+
+LOF_EXPORT int mlockall(int flags)
+{
+	return ret_int(lof_ready() ? locked(engine_mlockall(flags))
+				   : sys_mlockall(flags));
+}
+
+LOF_EXPORT int munlockall(void)
+{
+	if (!lof_ready())
+		return ret_int(sys_munlockall());
+	stats_sample();
+	return ret_int(engine_munlockall());
+}

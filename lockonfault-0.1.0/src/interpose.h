@@ -1,0 +1,41 @@
+/*
+ * interpose.h - what the exported libc names need from init.c.
+ */
+#ifndef LOF_INTERPOSE_H
+#define LOF_INTERPOSE_H
+
+#include "internal.h"
+
+/*
+ * Initialise the library if nobody has yet.
+ * Context: any interposed call, before or after the constructor.
+ * Return: 1 when the engine may be used, 0 while initialisation is
+ * under way (a call made from inside it goes straight to the kernel).
+ */
+int lof_ready(void);
+
+/*
+ * Resolve libc's signal-mask and jump calls.
+ * Context: init only.
+ */
+void interpose_sig_init(void);
+
+/*
+ * Resolve libc's buffer-taking calls (read, recv, write, ...).
+ * Context: init only.
+ */
+void interpose_io_init(void);
+
+/*
+ * Resolve the allocator's malloc family (interpose-malloc.c).
+ * Context: init, or the first allocation.
+ */
+void interpose_malloc_init(void);
+
+/*
+ * Resolve libc's pthread_create.
+ * Context: init only.
+ */
+void interpose_thread_init(void);
+
+#endif /* LOF_INTERPOSE_H */

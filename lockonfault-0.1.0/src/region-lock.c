@@ -1,0 +1,43 @@
+/*
+ * region-lock.c - the writer lock of the region table.
+ *
+ * Kept apart from region.c because nothing here may run in the signal
+ * handler: a pthread mutex, taken with every asynchronous signal
+ * blocked so that no handler on the locking thread can try to take it
+ * again (see region.c for the whole protocol).
+ */
+#include "config.h"
+#include "region.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "sys.h"
+
+/* The writer lock of lof_regions. */
+static pthread_mutex_t table_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void region_lock(sigset_t *saved)
+{
+	sys_block_async(saved);
+	pthread_mutex_lock(&table_mutex);
+}
+
+void region_unlock(const sigset_t *saved)
+{
+	pthread_mutex_unlock(&table_mutex);
+	sys_sigprocmask(SIG_SETMASK, saved, NULL);
+}
+
+/* The mask of the forking thread while it holds the lock across fork. */
+static sigset_t fork_saved;
+
+void region_atfork_prepare(void)
+{
+	region_lock(&fork_saved);
+}
+
+void region_atfork_release(void)
+{
+	region_unlock(&fork_saved);
+}

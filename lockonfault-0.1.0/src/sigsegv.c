@@ -1,0 +1,717 @@
+/*
+ * sigsegv.c - the user-space engine's lock calls, and the program's own
+ * changes of managed ranges (munlock, munmap, mprotect, mmap, mremap).
+ *
+ * A lock call (mlock, mlock2, mmap with MAP_LOCKED) on a large range,
+ * under the table lock:
+ *  1. The kernel's answer first. Over the kernel's lock-on-fault the
+ *     range gets mlock2(MLOCK_ONFAULT), which charges it against
+ *     RLIMIT_MEMLOCK, refuses it with the kernel's errno, locks the
+ *     pages already present and locks every page faulted in later. In
+ *     batch-lock mode the engine asks the kernel only what costs
+ *     nothing (mlock of no bytes: EPERM), charges the range itself
+ *     where the kernel cannot (charge.c), and stops at the first hole
+ *     with ENOMEM, as the kernel does, keeping what came before it.
+ *  2. Each mapping in the range that the engine can safely protect gets
+ *     an entry in the region table carrying the program's protection,
+ *     and only then is made PROT_NONE: a page is never inaccessible
+ *     without an entry that explains it. In batch-lock mode the pages
+ *     already present are locked at once and left accessible (what
+ *     MLOCK_ONFAULT does to them); only the absent ones become pending.
+ *  3. Mappings it cannot protect (code, the stack in use, vdso, devices,
+ *     our own memory) are locked the ordinary way, as the call asked.
+ *
+ * Order of changes, for the handler's sake (fault.c): a range is added
+ * to the table before it is protected, and made accessible before it
+ * leaves the table; a mapping that replaces a managed one leaves the
+ * table before it is replaced.
+ *
+ * When the program changes a managed range itself (mprotect, munmap,
+ * mremap, MAP_FIXED), the range is released first, made accessible at
+ * its old protection and taken out of the table, and then changed.
+ * Over the kernel's lock-on-fault it stays VM_LOCKED|VM_LOCKONFAULT, so
+ * its pages are still locked as they are touched. In batch-lock mode a
+ * range that stays locked (mprotect, mremap) is registered again after
+ * the change, its present pages locked and the rest pending: nothing is
+ * populated, where the kernel's plain mlock would populate it (a
+ * private range made writable, the new part of a grown one).
+ */
+#include "config.h"
+#include "sigsegv.h"
+#include "engine.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "altstack.h"
+#include "log.h"
+#include "maps.h"
+#include "options.h"
+#include "region.h"
+#include "stats.h"
+#include "sys.h"
+
+uintptr_t sig_self_lo, sig_self_hi;
+
+/* Bounds of the pages a call on [addr, addr + len) covers, or -EINVAL. */
+static int bounds(const void *addr, size_t len, uintptr_t *s, uintptr_t *e)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	if (a + len < a)
+		return -EINVAL;
+	*s = page_down(a);
+	*e = page_up(a + len);
+	if (*e < *s || (*e == 0 && len))
+		return -EINVAL;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Releasing ranges (table lock held)                                  */
+/* ------------------------------------------------------------------ */
+
+void sig_forget(uintptr_t s, uintptr_t e)
+{
+	if (!region_overlaps(&lof_regions, s, e))
+		return;
+	region_remove(&lof_regions, s, e);
+	sig_wait_for_readers();
+}
+
+/* Open one mapping of a released piece, whole. Table lock held. */
+static int open_piece(const struct maps_entry *m, void *arg)
+{
+	const struct region *r = arg;
+
+	if (m->prot != PROT_NONE)
+		return 0;	/* opened by a fault already */
+	return sys_mprotect((void *)m->start, m->end - m->start, r->prot);
+}
+
+/*
+ * Make every managed page in [start, end) accessible at the program's
+ * protection and drop it from the table. A piece whose mprotect fails
+ * (out of kernel mappings) stays in the table: its pages are still
+ * resolved on touch, which is all an unlocked page needs. In batch-lock
+ * mode, relock locks what is opened, for a caller that changes the
+ * range but leaves it locked.
+ */
+void sig_release(uintptr_t start, uintptr_t end, int relock)
+{
+	struct region buf[32];
+	uintptr_t at = start;
+
+	sig_unsettle(1);
+	while (at < end) {
+		size_t n = region_collect(&lof_regions, at, end, buf,
+					  ARRAY_SIZE(buf));
+		size_t got = n < ARRAY_SIZE(buf) ? n : ARRAY_SIZE(buf);
+		uintptr_t stop = got < n ? buf[got - 1].end : end;
+
+		for (size_t i = 0; i < got; i++) {
+			struct region *r = &buf[i];
+			struct region whole;
+
+			/*
+			 * A stale entry (its mapping went away unseen) is
+			 * dropped, never opened: what is there now is not
+			 * the program's locked memory.
+			 */
+			if (!sig_still_locked(r->start, lof_page_size)) {
+				region_remove(&lof_regions, r->start, r->end);
+				continue;
+			}
+			/*
+			 * Emulation: the piece is VM_LOCKED without
+			 * ONFAULT, and opening it would have the kernel's
+			 * mprotect populate it. Unlocked first, it opens
+			 * as it is; a caller that keeps it locked
+			 * registers it again (relazy).
+			 */
+			if (sig_charge)
+				sys_munlock((void *)r->start, r->end - r->start);
+			if (r->prot == PROT_NONE ||
+			    sys_mprotect((void *)r->start, r->end - r->start,
+					 r->prot) == 0) {
+				if (relock && sig_batch_lock &&
+				    r->prot != PROT_NONE)
+					sig_lock_opened(r->start,
+							r->end - r->start);
+				region_remove(&lof_regions, r->start, r->end);
+			} else if (region_lookup(&lof_regions, r->start, &whole) &&
+				   (!sig_charge ||
+				    !sys_munlock((void *)whole.start,
+						 whole.end - whole.start)) &&
+				   sys_mprotect((void *)whole.start,
+						whole.end - whole.start,
+						whole.prot) == 0) {
+				/*
+				 * Out of kernel mappings: opening the whole
+				 * entry merges instead of splitting. The rest
+				 * of it stays in the table, open and harmless.
+				 */
+				if (relock && sig_batch_lock)
+					sig_lock_opened(whole.start,
+							whole.end - whole.start);
+				region_remove(&lof_regions, r->start, r->end);
+			} else if (maps_walk(r->start, r->end, open_piece,
+					     r) == 0) {
+				/*
+				 * Part of it is gone (glibc trims the brk
+				 * heap and shrinks arenas with calls we never
+				 * see): open what is left, mapping by
+				 * mapping, which never splits one.
+				 */
+				region_remove(&lof_regions, r->start, r->end);
+			} else {
+				stat_add(failures, 1);
+				log_warn_once("cannot release %p-%p: left pending",
+					      (void *)r->start, (void *)r->end);
+			}
+		}
+		if (!n)
+			break;
+		at = stop;
+	}
+	sig_unsettle(0);
+	sig_wait_for_readers();
+}
+
+/* ------------------------------------------------------------------ */
+/* Registering ranges (table lock held)                                */
+/* ------------------------------------------------------------------ */
+
+static int path_is(const char *path, const char *prefix)
+{
+	return strncmp(path, prefix, strlen(prefix)) == 0;
+}
+
+int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c)
+{
+	if (e->prot == PROT_NONE)
+		return 0;
+	/*
+	 * Code: a file's executable text, where the program (and we)
+	 * may be running. Anonymous executable memory (a JIT's code
+	 * cache) is data like any other.
+	 */
+	if ((e->prot & PROT_EXEC) && (e->inode || e->path[0]))
+		return 0;
+	if (path_is(e->path, "[stack") || path_is(e->path, "[vdso") ||
+	    path_is(e->path, "[vvar") || path_is(e->path, "[vsyscall") ||
+	    path_is(e->path, "[uprobes"))
+		return 0;
+	/* Devices, but not /dev/zero or shared memory. */
+	if (path_is(e->path, "/dev/") && !path_is(e->path, "/dev/zero") &&
+	    !path_is(e->path, "/dev/shm/"))
+		return 0;
+	/* hugetlbfs: protection changes must be huge-page aligned. */
+	if (strstr(e->path, "anon_hugepage") || strstr(e->path, "hugepages"))
+		return 0;
+	/* The stack we run on: a signal frame must always fit below sp. */
+	if (c->sp >= e->start && c->sp < e->end)
+		return 0;
+	if (e->start < sig_self_hi && e->end > sig_self_lo)
+		return 0;
+	if (region_is_self(&lof_regions, e->start, e->end))
+		return 0;
+	if (altstack_within(e->start, e->end))
+		return 0;
+	return 1;
+}
+
+/*
+ * Batch-lock mode: make the absent pages of the entry [start, end)
+ * pending and lock the present ones where they are. Gaps shorter than
+ * a batch between present pages are locked with them: the handler
+ * would open them in one batch anyway, and each gap costs the kernel
+ * two mappings.
+ */
+struct pend_ctx {
+	uintptr_t start, end;	/* the entry */
+	uintptr_t open_lo, open_hi; /* the run of pages to lock, if any */
+	int err;
+};
+
+static int pend_gap(struct pend_ctx *p, uintptr_t lo, uintptr_t hi)
+{
+	int r;
+
+	if (lo >= hi)
+		return 0;
+	r = sys_mprotect((void *)lo, hi - lo, PROT_NONE);
+	if (r && !p->err)
+		p->err = r;
+	return 0;
+}
+
+static int pend_present(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	struct pend_ctx *p = arg;
+	size_t gap = lof_config.batch << lof_page_shift;
+
+	if (p->open_hi && lo - p->open_hi < gap) {
+		p->open_hi = hi;	/* a short gap: lock it with the run */
+		return 0;
+	}
+	if (p->open_hi) {
+		sig_lock_opened(p->open_lo, p->open_hi - p->open_lo);
+		pend_gap(p, p->open_hi, lo);
+	} else {
+		pend_gap(p, p->start, lo);
+	}
+	p->open_lo = lo;
+	p->open_hi = hi;
+	return 0;
+}
+
+static int pend_absent(uintptr_t start, uintptr_t end)
+{
+	struct pend_ctx p = { .start = start, .end = end };
+	int r;
+
+	if (present_runs(start, end, pend_present, &p) < 0) {
+		r = sys_mprotect((void *)start, end - start, PROT_NONE);
+	} else {
+		if (p.open_hi) {
+			sig_lock_opened(p.open_lo, p.open_hi - p.open_lo);
+			pend_gap(&p, p.open_hi, end);
+		} else {
+			pend_gap(&p, start, end);
+		}
+		r = p.err;
+	}
+	/*
+	 * Emulation: lock the whole piece. The kernel marks it VM_LOCKED
+	 * and charges it; its populate stops at the first PROT_NONE page
+	 * with EFAULT (ENOMEM here), which is the point.
+	 */
+	if (r == 0 && sig_charge)
+		sys_mlock((void *)start, end - start);
+	return r;
+}
+
+int sig_register_piece(const struct maps_entry *e, void *arg)
+{
+	struct reg_ctx *c = arg;
+	int r;
+
+	/* What the kernel's populate would answer, lazily or not. */
+	if (c->populate && !c->err && engine_past_eof(e))
+		c->err = -ENOMEM;
+
+	if (sig_eligible(e, c) &&
+	    region_insert(&lof_regions, e->start, e->end, e->prot,
+			  e->shared ? REGION_SHARED : 0) == 0) {
+		sig_unsettle(1);
+		r = sig_relazy() ? pend_absent(e->start, e->end) :
+			sys_mprotect((void *)e->start, e->end - e->start,
+				     PROT_NONE);
+		sig_unsettle(0);
+		if (r == 0) {
+			c->added++;
+			return 0;
+		}
+		/* Out of kernel mappings: leave it to the kernel. */
+		sig_release(e->start, e->end, 0);
+		stat_add(failures, 1);
+		log_warn_once("cannot protect %p-%p (errno %d): locking it the ordinary way",
+			      (void *)e->start, (void *)e->end, -r);
+	}
+	/*
+	 * Over the kernel's lock-on-fault the call locked it already; else
+	 * nothing did yet. Without MLOCK_ONFAULT, mlock is the only lock
+	 * there is: the piece is populated, and the errors of its populate
+	 * (a PROT_NONE piece) are what an ordinary lock would answer.
+	 */
+	if (c->populate || sig_relazy()) {
+		r = c->populate || sig_emulate ?
+			sys_mlock((void *)e->start, e->end - e->start) :
+			sys_mlock2((void *)e->start, e->end - e->start,
+				   MLOCK_ONFAULT);
+		if (r && !c->err && (c->populate || !sig_emulate))
+			c->err = r;
+	}
+	return 0;
+}
+
+/* Batch-lock mode: register pieces up to the first hole, as the kernel. */
+struct walk_ctx {
+	struct reg_ctx *c;
+	uintptr_t next;		/* where the next piece must start */
+};
+
+static int register_contiguous(const struct maps_entry *m, void *arg)
+{
+	struct walk_ctx *w = arg;
+
+	if (m->start != w->next)
+		return -ENOMEM;
+	w->next = m->end;
+	return sig_register_piece(m, w->c);
+}
+
+/* Make the pages [s, e) lock-on-fault; addr and len as the program gave. */
+static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
+		      int populate)
+{
+	struct reg_ctx c = { .populate = populate };
+	struct walk_ctx w = { .c = &c, .next = s };
+	sigset_t saved;
+	int r;
+
+	region_lock(&saved);
+	if (sig_relazy()) {
+		/* mlock of no bytes: EPERM if this process may not lock. */
+		r = sys_mlock((void *)s, 0);
+		if (r == 0 && sig_charge)
+			r = charge_range(s, e);
+	} else {
+		r = sys_mlock2(addr, len, MLOCK_ONFAULT);
+	}
+	if (r == 0) {
+		/* Pieces already managed are registered afresh. */
+		sig_release(s, e, 0);
+		c.sp = (uintptr_t)__builtin_frame_address(0);
+		if (sig_relazy()) {
+			r = maps_walk(s, e, register_contiguous, &w);
+			if (r == 0 && w.next != e)
+				r = -ENOMEM;
+		} else {
+			r = maps_walk(s, e, sig_register_piece, &c);
+		}
+		if (r == 0)
+			r = c.err;
+		if (c.added)
+			stat_add(regions, 1);
+	}
+	region_unlock(&saved);
+	return r;
+}
+
+/*
+ * A lock the ordinary way, for a range below LOCKONFAULT_MIN_SIZE or
+ * one the engine cannot take. Where the kernel lacks mlock2, mlock
+ * stands in for it: same checks, same errors, with pages populated;
+ * MLOCK_ONFAULT was checked by the caller.
+ */
+static int plain_lock(const void *addr, size_t len, unsigned int flags,
+		      int is_mlock2)
+{
+	if (sig_emulate || !is_mlock2)
+		return sys_mlock(addr, len);
+	return sys_mlock2(addr, len, flags);
+}
+
+int sig_mlock(const void *addr, size_t len, unsigned int flags, int is_mlock2)
+{
+	uintptr_t s, e;
+	sigset_t saved;
+	int r;
+
+	if (bounds(addr, len, &s, &e))
+		return plain_lock(addr, len, flags, is_mlock2);
+
+	if (e - s < lof_config.min_size) {
+		if (!region_overlaps(&lof_regions, s, e))
+			return plain_lock(addr, len, flags, is_mlock2);
+		region_lock(&saved);
+		sig_release(s, e, 0);
+		r = plain_lock(addr, len, flags, is_mlock2);
+		region_unlock(&saved);
+		return r;
+	}
+	return lock_range(addr, len, s, e, !(flags & MLOCK_ONFAULT));
+}
+
+int sig_munlock(const void *addr, size_t len)
+{
+	uintptr_t s, e;
+	sigset_t saved;
+	int r;
+
+	if (bounds(addr, len, &s, &e) || !region_overlaps(&lof_regions, s, e))
+		return sys_munlock(addr, len);
+	region_lock(&saved);
+	sig_release(s, e, 0);
+	r = sys_munlock(addr, len);
+	region_unlock(&saved);
+	return r;
+}
+
+int sig_munmap(void *addr, size_t len)
+{
+	uintptr_t s = (uintptr_t)addr, e;
+	sigset_t saved;
+	int r;
+
+	/* Let the kernel refuse what it refuses before we change anything. */
+	if ((s & (lof_page_size - 1)) || !len || bounds(addr, len, &s, &e) ||
+	    !region_overlaps(&lof_regions, s, e))
+		return sys_munmap(addr, len);
+	region_lock(&saved);
+	sig_release(s, e, 0);
+	r = sys_munmap(addr, len);
+	if (r == 0)
+		sig_forget(s, e);	/* what release could not open */
+	region_unlock(&saved);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Batch-lock mode: ranges that stay locked through a change           */
+/* ------------------------------------------------------------------ */
+
+/* The managed pieces of a range, remembered across a change. */
+struct kept {
+	uintptr_t start[64], end[64];
+	size_t n;
+	int more;		/* more pieces than fit: the whole range */
+};
+
+static void keep(struct kept *k, uintptr_t s, uintptr_t e)
+{
+	struct region buf[64];
+	size_t n = region_collect(&lof_regions, s, e, buf, ARRAY_SIZE(buf));
+
+	k->n = 0;
+	k->more = n > ARRAY_SIZE(buf);
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(buf); i++) {
+		k->start[k->n] = buf[i].start > s ? buf[i].start : s;
+		k->end[k->n] = buf[i].end < e ? buf[i].end : e;
+		/* Join pieces the table keeps apart (prot, flags). */
+		if (k->n && k->end[k->n - 1] == k->start[k->n])
+			k->end[k->n - 1] = k->end[k->n];
+		else
+			k->n++;
+	}
+	if (k->more) {
+		k->start[0] = s;
+		k->end[0] = e;
+		k->n = 1;
+	}
+}
+
+/*
+ * Register [s, e) again after a change: present pages locked, the
+ * rest pending, at the protection the kernel now shows. Nothing is
+ * charged: the range was locked already.
+ */
+static int relazy_piece(const struct maps_entry *m, void *arg)
+{
+	struct reg_ctx *c = arg;
+
+	if (m->prot == PROT_NONE) {
+		/* Nothing to open: an entry keeps it locked for later. */
+		if (region_insert(&lof_regions, m->start, m->end, PROT_NONE,
+				  m->shared ? REGION_SHARED : 0) == 0)
+			c->added++;
+		if (sig_charge)	/* VM_LOCKED and charged, as before */
+			sys_mlock((void *)m->start, m->end - m->start);
+		return 0;
+	}
+	return sig_register_piece(m, c);
+}
+
+static void relazy(uintptr_t s, uintptr_t e)
+{
+	struct reg_ctx c = { .populate = 0 };
+
+	c.sp = (uintptr_t)__builtin_frame_address(0);
+	maps_walk(s, e, relazy_piece, &c);
+}
+
+int sig_mprotect(void *addr, size_t len, int prot)
+{
+	uintptr_t s = (uintptr_t)addr, e;
+	struct kept k;
+	sigset_t saved;
+	int r;
+
+	if ((s & (lof_page_size - 1)) || bounds(addr, len, &s, &e) ||
+	    !region_overlaps(&lof_regions, s, e))
+		return sys_mprotect(addr, len, prot);
+	/*
+	 * Release first: if the kernel then refuses the new protection
+	 * (EACCES, ENOMEM), the pages are left accessible at the old one,
+	 * never PROT_NONE with no entry to explain them.
+	 */
+	region_lock(&saved);
+	if (!sig_relazy()) {
+		sig_release(s, e, 1);
+		r = sys_mprotect(addr, len, prot);
+		if (r == 0)
+			sig_forget(s, e);
+	} else {
+		keep(&k, s, e);
+		sig_release(s, e, 0);
+		r = sys_mprotect(addr, len, prot);
+		sig_forget(s, e);
+		for (size_t i = 0; i < k.n; i++)
+			relazy(k.start[i], k.end[i]);
+	}
+	region_unlock(&saved);
+	return r;
+}
+
+/*
+ * A range the kernel just handed out held no mapping, so any entry
+ * there is stale: its mapping went away behind our back (glibc's free()
+ * and realloc() unmap with internal calls we never see). Left in the
+ * table, it would have the handler open up the new mapping's pages.
+ */
+static void forget_stale(long p, size_t len)
+{
+	uintptr_t s = (uintptr_t)p, e = page_up(s + len);
+	sigset_t saved;
+
+	if ((p < 0 && p > -4096) || !region_overlaps(&lof_regions, s, e))
+		return;
+	region_lock(&saved);
+	sig_forget(s, e);
+	region_unlock(&saved);
+}
+
+/*
+ * mremap in batch-lock mode. The kernel moves or grows one mapping
+ * only, so the range is first made one again: opened and unlocked
+ * (pending and opened pages differ in VM_LOCKED). Then the managed
+ * pieces are registered again where they now are; a grown tail is
+ * managed when the end of the old range was.
+ */
+static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
+		       void *new_addr, uintptr_t s, uintptr_t e)
+{
+	struct kept k;
+	long p;
+
+	keep(&k, s, e);
+	sig_release(s, e, 0);
+	sys_munlock((void *)s, e - s);
+	p = sys_mremap(old, old_len, new_len, flags, new_addr);
+	if (p < 0 && p > -4096) {
+		for (size_t i = 0; i < k.n; i++)
+			relazy(k.start[i], k.end[i]);
+		return p;
+	}
+	sig_forget((uintptr_t)p, page_up((uintptr_t)p + new_len));
+	for (size_t i = 0; i < k.n; i++) {
+		uintptr_t ns = (uintptr_t)p + (k.start[i] - s);
+		uintptr_t ne = (uintptr_t)p + (k.end[i] - s);
+		uintptr_t cap = page_up((uintptr_t)p + new_len);
+
+		if (k.end[i] == e && new_len > old_len)
+			ne = cap;	/* the grown tail */
+		if (ne > cap)
+			ne = cap;
+		if (ns < ne)
+			relazy(ns, ne);
+	}
+	return p;
+}
+
+long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		void *new_addr)
+{
+	uintptr_t s = (uintptr_t)old, e;
+	sigset_t saved;
+	long p;
+
+	if ((s & (lof_page_size - 1)) || bounds(old, old_len, &s, &e) ||
+	    !region_overlaps(&lof_regions, s, e)) {
+		p = sys_mremap(old, old_len, new_len, flags, new_addr);
+	} else if (sig_relazy()) {
+		region_lock(&saved);
+		p = remap_lazy(old, old_len, new_len, flags, new_addr, s, e);
+		region_unlock(&saved);
+		return p;
+	} else {
+		region_lock(&saved);
+		sig_release(s, e, 1);
+		p = sys_mremap(old, old_len, new_len, flags, new_addr);
+		region_unlock(&saved);
+	}
+	/* The old range holds no entry now; the rest was unmapped. */
+	forget_stale(p, new_len);
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* mmap                                                                */
+/* ------------------------------------------------------------------ */
+
+/* mmap, keeping the table true, and MAP_LOCKED lazy. */
+static long mmap_managed(void *addr, size_t len, int prot, int flags, int fd,
+			 off_t off)
+{
+	uintptr_t s = (uintptr_t)addr, e;
+	sigset_t saved;
+	long p;
+	int r;
+
+	/*
+	 * MAP_FIXED|MAP_LOCKED goes to the kernel as it is: it checks the
+	 * limit before replacing the old mapping, which we cannot undo.
+	 */
+	if ((flags & MAP_LOCKED) && !(flags & MAP_FIXED) &&
+	    len >= lof_config.min_size) {
+		p = mmap_managed(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
+		if (p < 0 && p > -4096)
+			return p;
+		r = lock_range((void *)p, len, (uintptr_t)p,
+			       page_up((uintptr_t)p + len), 0);
+		if (r) {
+			/* As mmap(MAP_LOCKED) fails: EPERM, else EAGAIN. */
+			sys_munmap((void *)p, len);
+			return r == -EPERM ? -EPERM : -EAGAIN;
+		}
+		return p;
+	}
+	if (!(flags & MAP_FIXED) || bounds(addr, len, &s, &e) ||
+	    !region_overlaps(&lof_regions, s, e)) {
+		p = sys_mmap(addr, len, prot, flags, fd, off);
+		forget_stale(p, len);
+		return p;
+	}
+
+	/* MAP_FIXED over managed pages: they leave the table first. */
+	region_lock(&saved);
+	sig_release(s, e, 0);
+	p = sys_mmap(addr, len, prot, flags, fd, off);
+	if (!(p < 0 && p > -4096))
+		sig_forget(s, e);
+	region_unlock(&saved);
+	return p;
+}
+
+long sig_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	sigset_t saved;
+	long p;
+	int r;
+
+	if (!__atomic_load_n(&sig_future, __ATOMIC_RELAXED))
+		return mmap_managed(addr, len, prot, flags, fd, off);
+	if (!sig_relazy() && len < lof_config.min_size)
+		return mmap_managed(addr, len, prot, flags, fd, off);
+	/*
+	 * Under MCL_FUTURE the kernel's def_flags lock the new mapping
+	 * (lock-on-fault); in batch-lock mode the kernel was not told, and
+	 * the engine locks it, after charging it as the kernel would.
+	 */
+	if (sig_charge) {
+		region_lock(&saved);
+		r = sig_future ? charge_future(len) : 0;
+		region_unlock(&saved);
+		if (r)
+			return r;
+	}
+	p = mmap_managed(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
+	region_lock(&saved);
+	if (sig_future)
+		sig_register_future(p, len, prot, flags);
+	region_unlock(&saved);
+	return p;
+}

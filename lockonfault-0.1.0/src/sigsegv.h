@@ -1,0 +1,229 @@
+/*
+ * sigsegv.h - the user-space engine's parts, shared between its files:
+ *
+ *   fault.c          the fault path: handler, grace period, resolve
+ *   sigsegv.c        lock calls and the program's own changes of ranges
+ *   lockall.c        mlockall, munlockall and MCL_FUTURE
+ *   sigsegv-fork.c   fork
+ *   charge.c         RLIMIT_MEMLOCK, where the kernel cannot charge
+ *   present.c        pages already present in a range
+ *
+ * Three ways of running, fixed at init:
+ *  - over the kernel's lock-on-fault (a kernel with MLOCK_ONFAULT, the
+ *    engine forced): every managed range is VM_LOCKED|VM_LOCKONFAULT in
+ *    the kernel, which charges it, locks what is present and locks each
+ *    page as it is faulted in; the engine only makes pages PROT_NONE and
+ *    opens them on touch.
+ *  - emulation (sig_emulate, sig_charge: no MLOCK_ONFAULT, CHARGE=range):
+ *    a managed range is made PROT_NONE where its pages are absent, and
+ *    then locked with plain mlock. The kernel marks it VM_LOCKED and
+ *    charges it (RLIMIT_MEMLOCK, VmLck) exactly as a 4.4+ kernel charges
+ *    MLOCK_ONFAULT, and its populate stops at the first PROT_NONE page
+ *    (EFAULT, ignored), so nothing absent is faulted in. Pages already
+ *    present are locked and left accessible. A fault opens a batch with
+ *    mprotect; a page faulted into the VM_LOCKED range is locked by the
+ *    kernel, and a private range becoming writable is populated by the
+ *    kernel's mprotect, so such batches lock what they open (fault.c's
+ *    batch policy keeps them small). The engine also supplies mlock2
+ *    and MCL_ONFAULT, and MCL_FUTURE (lockall.c), the kernel has not.
+ *  - batch-lock (sig_batch_lock: CHARGE=touched, on any kernel): pending
+ *    ranges are not VM_LOCKED, so nothing is charged at the call; each
+ *    batch is locked (mlock2(MLOCK_ONFAULT), or mlock without it) as it
+ *    is opened, and charged then.
+ * In the last two, the kernel is never given mlockall's flags, and a
+ * range the program changes but keeps locked (mprotect, mremap) is
+ * registered again after the change (sig_relazy()).
+ */
+#ifndef LOF_SIGSEGV_H
+#define LOF_SIGSEGV_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+struct maps_entry;
+
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 0x04
+#endif
+
+/* Set once by sig_init(); read-only afterwards. */
+extern int sig_batch_lock;	/* each batch is locked as it is opened */
+extern int sig_emulate;		/* no MLOCK_ONFAULT: the engine supplies it */
+extern int sig_charge;		/* the engine charges RLIMIT_MEMLOCK itself */
+extern uintptr_t sig_self_lo, sig_self_hi; /* our own object */
+
+/*
+ * A sequence count, odd while a writer may have pending pages that are
+ * not VM_LOCKED (emulation only): a release unlocks a piece before it
+ * opens it, and a registration protects a piece before it locks it.
+ * The fault path's stale-entry probe cannot be trusted across such a
+ * window. Bumped under the table lock (sig_unsettle), read by the
+ * handler.
+ */
+extern unsigned long sig_unsettled;
+
+/*
+ * mlockall(MCL_FUTURE) is in force (lockall.c). Written under the table
+ * lock, read with relaxed loads by the fast paths.
+ */
+extern int sig_future;
+
+/*
+ * Non-zero while mlockall(MCL_FUTURE) is in force and the kernel was
+ * not told of it (sig_relazy()): allocations are then watched for
+ * memory glibc maps itself (interpose-malloc.c, interpose-thread.c).
+ */
+extern int sig_future_watch;
+
+/*
+ * Lock what is new around an allocation [p, p + n), as the kernel's
+ * MCL_FUTURE would have: the mapping malloc made for it, an arena it
+ * came from, brk growth. Cheap when there is nothing new.
+ * Context: any thread, not in a signal handler.
+ */
+void sig_future_cover(uintptr_t p, size_t n);
+
+/*
+ * A new thread, on its own stack, under the same conditions: lock the
+ * part of its stack it uses, with a margin (lockall.c explains why not
+ * all of it).
+ */
+void sig_future_stack(uintptr_t sp);
+
+/* Context: init only. */
+void sig_init(int batch_lock, int emulate, int charge);
+
+/* Open (begin 1) or close (begin 0) an unsettled window, in emulation. */
+static inline void sig_unsettle(int begin)
+{
+	(void)begin;
+	if (sig_charge)
+		__atomic_fetch_add(&sig_unsettled, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The kernel was told nothing of mlockall, and relocks are lazy. */
+static inline int sig_relazy(void)
+{
+	return sig_batch_lock || sig_emulate;
+}
+
+/* ---- fault.c ---------------------------------------------------- */
+
+/*
+ * Is [addr, addr + len) still in mappings the kernel locks, as every
+ * managed range over the kernel's lock-on-fault is? (MADV_COLD is
+ * refused on VM_LOCKED mappings.) In batch-lock mode it cannot tell
+ * and says yes.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+LOF_AS_SAFE int sig_still_locked(uintptr_t addr, size_t len);
+
+/*
+ * Batch-lock mode: lock [addr, addr + len), just opened; a refusal is
+ * counted and said once, and the pages stay open.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+LOF_AS_SAFE void sig_lock_opened(uintptr_t addr, size_t len);
+
+/*
+ * The grace period (fault.c's head comment). A writer that took
+ * entries out of the table waits until no reader that may have seen
+ * them is left.
+ * Context: table lock held, not in a signal handler.
+ */
+void sig_wait_for_readers(void);
+
+/* Take [s, e) out of the table, and wait out readers that saw it. */
+void sig_forget(uintptr_t s, uintptr_t e);
+
+/* fork: no reader of the parent's other threads exists in the child. */
+void sig_readers_reset(void);
+
+/* The mapping budget's base: mappings at init. */
+void sig_budget_init(unsigned long map_limit, unsigned long map_base);
+
+/* ---- sigsegv.c -------------------------------------------------- */
+
+/* The context of a walk that registers pieces of a range. */
+struct reg_ctx {
+	int populate;	/* the call asked for an ordinary (eager) lock */
+	int err;	/* first error of an ordinary lock */
+	int added;	/* regions registered */
+	uintptr_t sp;	/* the calling thread's stack pointer */
+};
+
+/* May the engine make this mapping PROT_NONE? */
+int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c);
+
+/* A maps_walk callback: make one mapping of a locked range pending. */
+int sig_register_piece(const struct maps_entry *e, void *arg);
+
+/*
+ * Open every managed page in [start, end) at the program's protection
+ * and drop it from the table (sigsegv.c). Table lock held.
+ */
+void sig_release(uintptr_t start, uintptr_t end, int relock);
+
+int sig_mlock(const void *addr, size_t len, unsigned int flags,
+	      int is_mlock2);
+int sig_munlock(const void *addr, size_t len);
+int sig_munmap(void *addr, size_t len);
+int sig_mprotect(void *addr, size_t len, int prot);
+long sig_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		void *new_addr);
+
+/* ---- lockall.c -------------------------------------------------- */
+
+int sig_mlockall(int flags);
+int sig_munlockall(void);
+
+/*
+ * Under mlockall(MCL_FUTURE): make the new mapping [p, p + len) locked
+ * as the kernel's def_flags would. Table lock held.
+ */
+void sig_register_future(long p, size_t len, int prot, int flags);
+
+/* ---- charge.c --------------------------------------------------- */
+
+/*
+ * What a 4.4+ kernel answers for locking [s, e) as the program sees it
+ * (sig_charge only): 0, -EPERM (limit 0, no CAP_IPC_LOCK) or -ENOMEM
+ * (over RLIMIT_MEMLOCK). Pages of [s, e) already locked are not charged
+ * twice. Table lock held.
+ */
+int charge_range(uintptr_t s, uintptr_t e);
+
+/* mlockall(MCL_CURRENT): the whole address space must fit. */
+int charge_all(void);
+
+/* An mmap of len bytes under MCL_FUTURE: -EAGAIN if over the limit. */
+int charge_future(size_t len);
+
+/* ---- present.c -------------------------------------------------- */
+
+/*
+ * Call fn(start, end, arg) for every run of pages of [s, e) present in
+ * this process's page tables (/proc/self/pagemap; mincore where that
+ * cannot be read), in address order. fn returns 0 to go on.
+ * Context: not in a signal handler; allocation-free.
+ * Return: fn's non-zero value, 0, or -errno if neither source works.
+ */
+int present_runs(uintptr_t s, uintptr_t e,
+		 int (*fn)(uintptr_t start, uintptr_t end, void *arg),
+		 void *arg);
+
+/* ---- sigsegv-fork.c --------------------------------------------- */
+
+void sig_atfork_prepare(void);
+void sig_atfork_parent(void);
+void sig_atfork_child(void);
+
+#endif /* LOF_SIGSEGV_H */
