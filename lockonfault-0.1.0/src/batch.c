@@ -107,3 +107,36 @@ size_t batch_plan_seq(const struct batch_hist *h, size_t first, size_t max,
 {
 	return plan(h, first, max, addr, 0, page, 0, out);
 }
+
+size_t batch_plan_lock(const struct batch_hist *h, size_t first, size_t max,
+		       uintptr_t addr, size_t page, struct batch_hist *out)
+{
+	size_t cur = h->cur, n;
+
+	if (cur && addr >= h->last && addr - h->last < cur * page)
+		n = cur + (cur / 4 ? cur / 4 : 1);
+	else
+		n = first;
+	if (max && n > max)
+		n = max;
+	if (n < 1)
+		n = 1;
+	out->seen = n == cur ? h->seen + 1 : 0;
+	out->cur = n;
+	out->last = h->last;
+	return n;
+}
+
+void batch_bounds_from(uintptr_t addr, uintptr_t rstart, uintptr_t rend,
+		       size_t pages, size_t page, uintptr_t *b0, uintptr_t *b1)
+{
+	uintptr_t lo = addr & ~(uintptr_t)(page - 1);
+	uintptr_t hi = lo + (uintptr_t)(pages ? pages : 1) * page;
+
+	if (lo < rstart)
+		lo = rstart;
+	if (hi > rend || hi < lo)
+		hi = rend;
+	*b0 = lo;
+	*b1 = hi;
+}

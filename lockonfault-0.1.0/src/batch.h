@@ -120,4 +120,28 @@ LOF_AS_SAFE size_t batch_plan_seq(const struct batch_hist *h, size_t first,
 				  size_t max, uintptr_t addr, size_t page,
 				  struct batch_hist *out);
 
+/*
+ * The batch where opening it locks (and populates) every page of it:
+ * the SIGSEGV engine's emulation of MLOCK_ONFAULT on private writable
+ * memory. first pages for a fault that does not follow the last batch;
+ * a fault at or just past its end (a sequential scan) grows it by a
+ * quarter (at least a page), up to max. A quarter, not a doubling, so
+ * that a scan that stops leaves at most about a quarter of what it
+ * touched locked but untouched. The history is stored as batch_plan's.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+LOF_AS_SAFE size_t batch_plan_lock(const struct batch_hist *h, size_t first,
+				   size_t max, uintptr_t addr, size_t page,
+				   struct batch_hist *out);
+
+/*
+ * Bounds of a batch of pages pages starting at addr's page, unaligned
+ * (a locked batch must not reach behind the fault), clipped to
+ * [rstart, rend).
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+LOF_AS_SAFE void batch_bounds_from(uintptr_t addr, uintptr_t rstart,
+				   uintptr_t rend, size_t pages, size_t page,
+				   uintptr_t *b0, uintptr_t *b1);
+
 #endif /* LOF_BATCH_H */

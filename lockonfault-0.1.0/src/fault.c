@@ -60,7 +60,8 @@
 int sig_batch_lock;
 int sig_emulate;
 int sig_charge;
-unsigned long sig_unsettled;
+unsigned int sig_unsettled;
+unsigned int sig_unsettled_waiters;
 
 /*
  * The mapping budget: vm.max_map_count, read at init, and an estimate
@@ -106,7 +107,8 @@ void sig_lock_opened(uintptr_t addr, size_t len)
 /* ------------------------------------------------------------------ */
 
 static unsigned int grace_epoch;
-static unsigned long grace_active[2];
+static unsigned int grace_active[2];
+static unsigned int grace_waiting;	/* a writer sleeps on grace_active */
 
 /* Context: any, including the SIGSEGV handler (async-signal-safe). */
 static unsigned int reader_enter(void)
@@ -124,15 +126,31 @@ static unsigned int reader_enter(void)
 /* Context: any, including the SIGSEGV handler (async-signal-safe). */
 static void reader_exit(unsigned int e)
 {
-	__atomic_fetch_sub(&grace_active[e & 1], 1, __ATOMIC_RELEASE);
+	if (__atomic_sub_fetch(&grace_active[e & 1], 1, __ATOMIC_SEQ_CST) == 0 &&
+	    __atomic_load_n(&grace_waiting, __ATOMIC_SEQ_CST))
+		sys_futex_wake(&grace_active[e & 1]);
 }
 
+/*
+ * Spin briefly (a reader's section is a lookup and one mprotect), then
+ * sleep on the count until the last reader of the old epoch wakes us:
+ * a reader preempted by a real-time writer on its CPU must get to run.
+ */
 void sig_wait_for_readers(void)
 {
 	unsigned int e = __atomic_fetch_add(&grace_epoch, 1, __ATOMIC_SEQ_CST);
+	unsigned int *active = &grace_active[e & 1], n, spins = 0;
 
-	while (__atomic_load_n(&grace_active[e & 1], __ATOMIC_ACQUIRE))
-		sys_sched_yield();
+	while ((n = __atomic_load_n(active, __ATOMIC_SEQ_CST)) != 0) {
+		if (++spins <= 128) {
+			cpu_relax();
+			continue;
+		}
+		__atomic_store_n(&grace_waiting, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(active, __ATOMIC_SEQ_CST) == n)
+			sys_futex_wait(active, n, 1000000);
+	}
+	__atomic_store_n(&grace_waiting, 0, __ATOMIC_RELAXED);
 }
 
 void sig_readers_reset(void)
@@ -147,6 +165,7 @@ void sig_readers_reset(void)
 /* Per thread: the last page resolved, and the last miss retried. */
 static LOF_TLS uintptr_t last_page;
 static LOF_TLS unsigned long last_gen;
+static LOF_TLS int last_prot;	/* what the last batch was opened to */
 static LOF_TLS uintptr_t tomb_page;
 static LOF_TLS unsigned long tomb_gen;
 
@@ -204,17 +223,22 @@ static size_t plan(uintptr_t addr, const struct region *r,
 		   struct batch_hist *hist, uintptr_t *b0, uintptr_t *b1)
 {
 	struct batch_hist h = { r->hint, r->seen, r->last };
+	int populates = sig_emulate && batch_locks(r);
 	size_t pages;
 	unsigned int shift;
 
-	pages = batch_locks(r) ?
-		batch_plan_seq(&h, sig_emulate ? lof_config.lock_batch :
-					lof_config.batch,
-			       lof_config.max_batch, addr, lof_page_size,
-			       hist) :
-		batch_plan(&h, lof_config.batch, lof_config.max_batch, addr,
-			   (r->end - r->start) >> lof_page_shift,
-			   lof_page_size, hist);
+	if (populates)
+		pages = batch_plan_lock(&h, lof_config.lock_batch,
+					lof_config.max_batch, addr,
+					lof_page_size, hist);
+	else if (batch_locks(r))
+		pages = batch_plan_seq(&h, lof_config.batch,
+				       lof_config.max_batch, addr,
+				       lof_page_size, hist);
+	else
+		pages = batch_plan(&h, lof_config.batch, lof_config.max_batch,
+				   addr, (r->end - r->start) >> lof_page_shift,
+				   lof_page_size, hist);
 	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(
 				&lof_stats.faults, __ATOMIC_RELAXED), map_limit);
 	if (shift >= BATCH_SHIFT_ALL) {
@@ -222,6 +246,9 @@ static size_t plan(uintptr_t addr, const struct region *r,
 		log_warn_once("near vm.max_map_count: resolving whole regions");
 		*b0 = r->start;
 		*b1 = r->end;
+	} else if (populates) {
+		batch_bounds_from(addr, r->start, r->end, pages << shift,
+				  lof_page_size, b0, b1);
 	} else {
 		batch_bounds(addr, r->start, r->end, pages << shift,
 			     lof_page_size, b0, b1);
@@ -237,14 +264,14 @@ static size_t plan(uintptr_t addr, const struct region *r,
  */
 static int fault_locked(uintptr_t addr, void *uc)
 {
-	unsigned long seq = __atomic_load_n(&sig_unsettled, __ATOMIC_ACQUIRE);
+	unsigned int seq = __atomic_load_n(&sig_unsettled, __ATOMIC_ACQUIRE);
 	uintptr_t page = page_down(addr), b0, b1;
 	unsigned long gen = region_gen(&lof_regions);
 	struct batch_hist hist;
 	struct region r;
 	size_t pages;
 	long t0;
-	int rc;
+	int rc, access, prot;
 
 	if (!region_lookup(&lof_regions, addr, &r)) {
 		/*
@@ -258,9 +285,20 @@ static int fault_locked(uintptr_t addr, void *uc)
 			return NOT_OURS;
 		return retry_once(page, gen);
 	}
-	if (!permits(r.prot, arch_fault_access(uc)))
+	access = arch_fault_access(uc);
+	if (!permits(r.prot, access))
 		return NOT_OURS;
-	if (last_page == page && last_gen == gen)
+	/*
+	 * Emulation: opening private writable memory writable has the
+	 * kernel populate and lock it. A read opens it read-only instead:
+	 * the kernel maps its zero page there, locks nothing, as a 4.4+
+	 * kernel does for a read of an untouched page; the first write
+	 * then faults again and opens it writable.
+	 */
+	prot = r.prot;
+	if (access == LOF_ACCESS_READ && sig_emulate && batch_locks(&r))
+		prot &= ~PROT_WRITE;
+	if (last_page == page && last_gen == gen && last_prot == prot)
 		return NOT_OURS;
 
 	t0 = sys_clock_ns();
@@ -279,22 +317,30 @@ static int fault_locked(uintptr_t addr, void *uc)
 		 * the access run again: it succeeds, or faults anew and
 		 * is judged on a settled table.
 		 */
-		if ((seq & 1) || seq != __atomic_load_n(&sig_unsettled,
-							__ATOMIC_ACQUIRE) ||
-		    gen != region_gen(&lof_regions)) {
+		unsigned int now = __atomic_load_n(&sig_unsettled,
+						   __ATOMIC_ACQUIRE);
+
+		if ((seq & 1) || seq != now || gen != region_gen(&lof_regions)) {
 			stat_add(retries, 1);
-			sys_sched_yield();
+			/* Mid-change: sleep until the writer closes it. */
+			if (now & 1) {
+				__atomic_fetch_add(&sig_unsettled_waiters, 1,
+						   __ATOMIC_SEQ_CST);
+				sys_futex_wait(&sig_unsettled, now, 1000000);
+				__atomic_fetch_sub(&sig_unsettled_waiters, 1,
+						   __ATOMIC_SEQ_CST);
+			}
 			return HANDLED;
 		}
 		return NOT_OURS;
 	}
 	pages = plan(addr, &r, &hist, &b0, &b1);
-	rc = sys_mprotect((void *)b0, b1 - b0, r.prot);
+	rc = sys_mprotect((void *)b0, b1 - b0, prot);
 	if (rc == -ENOMEM) {
 		/* Out of kernel mappings, or unmapped under us. */
 		b0 = r.start;
 		b1 = r.end;
-		rc = sys_mprotect((void *)b0, b1 - b0, r.prot);
+		rc = sys_mprotect((void *)b0, b1 - b0, prot);
 		if (rc == 0)
 			log_warn_once("out of kernel mappings (vm.max_map_count): resolving whole regions");
 	}
@@ -307,6 +353,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 		sig_lock_opened(b0, b1 - b0);
 	last_page = page;
 	last_gen = gen;
+	last_prot = prot;
 	region_set_hint(&lof_regions, addr, (uint32_t)pages,
 			(uint32_t)hist.seen, b1);
 	stat_fault((b1 - b0) >> lof_page_shift,

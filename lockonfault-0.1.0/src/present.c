@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 
 #include "sys.h"
 
@@ -69,9 +70,20 @@ static int chunk(int fd, uintptr_t at, size_t n, struct runs *r)
 	rc = sys_mincore((void *)at, n << lof_page_shift, vec);
 	if (rc)
 		return rc;
-	for (i = 0; i < n && !any; i++)
+	/* Most of a fresh range: nothing resident. Eight bytes at a time. */
+	for (i = 0; i + 8 <= n && !any; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, vec + i, 8);
+		any = (w & 0x0101010101010101ULL) != 0;
+	}
+	for (; i < n && !any; i++)
 		any = vec[i] & 1;
-	if (!any || fd < 0) {
+	if (!any) {
+		/* Close a run that ended at the chunk's start. */
+		return page(r, at, 0);
+	}
+	if (fd < 0) {
 		for (i = 0; i < n; i++)
 			if ((rc = page(r, at + (i << lof_page_shift),
 				       vec[i] & 1)))

@@ -60,16 +60,24 @@ struct region_table lof_regions;
  * Wait for an even sequence and return it.
  * Context: any, including the SIGSEGV handler (async-signal-safe).
  */
-static unsigned int read_begin(const struct region_table *t)
+static unsigned int read_begin(const struct region_table *ct)
 {
+	/* Readers only ever count themselves in waiters. */
+	struct region_table *t = (struct region_table *)ct;
 	unsigned int s, spins = 0;
 
 	while ((s = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE)) & 1) {
-		/* A writer is inside its update: a few stores. */
-		if (++spins > 64)
-			sys_sched_yield();
-		else
+		/*
+		 * A writer is inside its update: a few stores, unless it
+		 * was preempted there. Then sleep until it is done.
+		 */
+		if (++spins > 64) {
+			__atomic_fetch_add(&t->waiters, 1, __ATOMIC_SEQ_CST);
+			sys_futex_wait(&t->seq, s, 1000000);
+			__atomic_fetch_sub(&t->waiters, 1, __ATOMIC_SEQ_CST);
+		} else {
 			cpu_relax();
+		}
 	}
 	return s;
 }
@@ -197,7 +205,9 @@ static void write_begin(struct region_table *t)
 
 static void write_end(struct region_table *t)
 {
-	__atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&t->waiters, __ATOMIC_SEQ_CST))
+		sys_futex_wake(&t->seq);
 }
 
 /*

@@ -50,6 +50,7 @@ struct region_block;
 struct region_table {
 	struct region_block *blk;	/* published with release stores */
 	unsigned int seq;		/* odd while an update is in flight */
+	unsigned int waiters;		/* readers asleep on seq */
 	struct region_tomb tombs[REGION_TOMBS];
 	unsigned int ntombs;		/* total ever written; ring index */
 };

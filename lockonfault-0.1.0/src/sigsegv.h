@@ -43,6 +43,7 @@
 #include <sys/types.h>
 
 #include "internal.h"
+#include "sys.h"
 
 struct maps_entry;
 
@@ -67,7 +68,8 @@ extern uintptr_t sig_self_lo, sig_self_hi; /* our own object */
  * window. Bumped under the table lock (sig_unsettle), read by the
  * handler.
  */
-extern unsigned long sig_unsettled;
+extern unsigned int sig_unsettled;
+extern unsigned int sig_unsettled_waiters;
 
 /*
  * mlockall(MCL_FUTURE) is in force (lockall.c). Written under the table
@@ -103,9 +105,11 @@ void sig_init(int batch_lock, int emulate, int charge);
 /* Open (begin 1) or close (begin 0) an unsettled window, in emulation. */
 static inline void sig_unsettle(int begin)
 {
-	(void)begin;
-	if (sig_charge)
-		__atomic_fetch_add(&sig_unsettled, 1, __ATOMIC_SEQ_CST);
+	if (!sig_charge)
+		return;
+	__atomic_fetch_add(&sig_unsettled, 1, __ATOMIC_SEQ_CST);
+	if (!begin && __atomic_load_n(&sig_unsettled_waiters, __ATOMIC_SEQ_CST))
+		sys_futex_wake(&sig_unsettled);
 }
 
 /* The kernel was told nothing of mlockall, and relocks are lazy. */

@@ -14,6 +14,7 @@
 #include "arch.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -164,6 +165,18 @@ long sys_file_size(const char *path)
 	long r = RAW(SYS_newfstatat, AT_FDCWD, path, &st, 0);
 
 	return r < 0 ? r : (long)st.st_size;
+}
+
+int sys_futex_wait(unsigned int *addr, unsigned int val, long ns)
+{
+	struct timespec ts = { ns / 1000000000L, ns % 1000000000L };
+
+	return RAW(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts);
+}
+
+void sys_futex_wake(unsigned int *addr)
+{
+	RAW(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 0x7fffffff);
 }
 
 int sys_sched_yield(void)

@@ -52,6 +52,14 @@ LOF_AS_SAFE int sys_open(const char *path, int flags, int mode);
 LOF_AS_SAFE int sys_close(int fd);
 LOF_AS_SAFE long sys_file_size(const char *path);
 LOF_AS_SAFE int sys_sched_yield(void);
+/*
+ * Sleep while *addr == val, at most ns nanoseconds (a lost wake-up costs
+ * that much, never a hang); wake every sleeper on addr. Process-private.
+ * Waits are how a spin ends: a thread at a real-time priority spinning
+ * with sched_yield() never lets a lower one on its CPU finish.
+ */
+LOF_AS_SAFE int sys_futex_wait(unsigned int *addr, unsigned int val, long ns);
+LOF_AS_SAFE void sys_futex_wake(unsigned int *addr);
 LOF_AS_SAFE pid_t sys_getpid(void);
 LOF_AS_SAFE long sys_clock_ns(void);
 

@@ -24,7 +24,11 @@
  *
  * On a kernel without mlock2 (Linux 4.3, or test/sim43/lof-kernel43)
  * the raw mlock2 reference of the range half cannot run; a 4.4+
- * kernel's answer, ENOMEM, stands in for it.
+ * kernel's answer, ENOMEM, stands in for it. There, a batch can only be
+ * locked with plain mlock, which populates it whole, and batches grow
+ * by a quarter on sequential faults (batch_plan_lock): 1 MiB touched in
+ * order locks between 1 MiB and a quarter more, the bound that policy
+ * promises, not exactly 1 MiB.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -122,7 +126,12 @@ static int child_touched(void)
 	for (size_t i = 0; i < MB; i += ps)
 		p[i] = (char)(i / ps);
 	kb = probe_locked_kb(p, SPAN);
-	CHECK(4, kb == 1024, "Locked: %ld kB after touching 1 MiB", kb);
+	if (probe_kernel_onfault())
+		CHECK(4, kb == 1024, "Locked: %ld kB after touching 1 MiB", kb);
+	else
+		CHECK(4, kb >= 1024 && kb <= 1024 + 1024 / 4 + 4,
+		      "Locked: %ld kB after touching 1 MiB in order (want 1024 "
+		      "to 1284 without the kernel's MLOCK_ONFAULT)", kb);
 
 	/* Past the limit: writes still land, never more than the limit. */
 	for (size_t i = MB; i < 64 * MB; i += ps)

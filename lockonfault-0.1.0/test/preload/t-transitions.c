@@ -34,11 +34,30 @@
  *               on as it is (doc/transitions.md T12).
  *   Under native, "pending" and "locked" differ only in which pages are
  *   present, and the page checks below say that for each row.
+ *   emulation (sigsegv over a kernel without MLOCK_ONFAULT, as under
+ *   sim43: probe_emulated()): the range is plain VM_LOCKED (lo, never
+ *   lf), pages present at the lock call stay accessible and locked, and
+ *   only absent pages are made PROT_NONE. Every page of the range is
+ *   classified (classify_emu()), and
+ *     pending   absent pages ---p and lo, the present ones at the
+ *               program's protection, lo and mlocked: what the kernel's
+ *               MLOCK_ONFAULT leaves, wherever some page is absent;
+ *     locked    every page present, accessible, lo and mlocked (or the
+ *               program's own PROT_NONE);
+ *     unlocked  no lo and the program's protection on every page;
+ *   anything else (lf, a present page ---p, a present page of a lo
+ *   range not mlocked, an absent accessible one...) is "mixed". Where
+ *   sigsegv expects pending or locked, emulation expects locked if
+ *   every page is meant to be present (L with its data kept, or
+ *   MAP_FIXED|MAP_LOCKED), else pending.
  *
  * Then the call's return value and errno, the data of pages 0-3 (kept,
- * zero, or not applicable), page 1's lock bit (kpageflags), that page 9
- * is not present after pages 0-3 were read, unless it held data or the
- * kernel populated the range (locking stays lazy), and what a write to
+ * zero, or not applicable), page 1's lock bit (kpageflags: locked iff
+ * the range is, for data kept; never, for a range of zeros that was
+ * only read, as a 4.4+ kernel maps the zero page there), that no page
+ * past 3 is present, before and after pages 0-3 were read, unless they
+ * held data or the kernel populated the range (locking stays lazy, and
+ * locks only what is touched), and what a write to
  * page 9 does (locked iff the range is pending or locked) are checked,
  * under every engine alike. Where the program made the range PROT_NONE
  * itself, a touch must be the program's own SIGSEGV. Every row of
@@ -96,6 +115,7 @@ struct row {
 static size_t pg;
 static char *extra;	/* a second mapping a row may make */
 static int native;	/* probe_native(): the kernel's own lock-on-fault */
+static int emulated;	/* probe_emulated(): the engine supplies it */
 
 /* ---- states ---- */
 
@@ -163,10 +183,92 @@ static int classify1(char *a, int prot)
 	return S_LOCKED;
 }
 
-static int classify(char *p, int prot)
+/*
+ * Under emulation, one page as the kernel shows it, as a letter:
+ *   L  locked: lo, no lf, the program's protection, present and mlocked
+ *      (or absent in the program's own PROT_NONE range);
+ *   p  pending: lo, no lf, ---p though the program's protection is not,
+ *      absent;
+ *   u  unlocked: no lo, the program's protection (its page may still
+ *      be mlocked when it is shared with a process that locks it, as a
+ *      fork child's pages are with its parent's: kpageflags are the
+ *      page's, not the mapping's);
+ * and what a 4.4+ kernel's MLOCK_ONFAULT never shows, each a failure:
+ *   f  lf (the range must be plain VM_LOCKED);
+ *   h  present but ---p (a present page is hidden: the kernel leaves it
+ *      accessible);
+ *   n  lo and present, but not mlocked;
+ *   o  lo, accessible and absent (neither locked nor pending);
+ *   w  another protection;
+ *   -  no mapping.
+ */
+static char page_emu(char *a, int prot)
 {
-	int a = classify1(p + pg, prot), b = classify1(p + 9 * pg, prot);
+	char perms[5], want[5];
+	int lo, present;
 
+	if (probe_perms(a, perms))
+		return '-';
+	snprintf(want, sizeof(want), "%c%c-p", prot & PROT_READ ? 'r' : '-',
+		 prot & PROT_WRITE ? 'w' : '-');
+	lo = probe_vmflag(a, "lo") == 1;
+	present = probe_present(a) == 1;
+	if (!lo)
+		return strcmp(perms, want) ? 'w' : 'u';
+	if (probe_vmflag(a, "lf") == 1)
+		return 'f';
+	if (!strcmp(perms, "---p") && prot != PROT_NONE)
+		return present ? 'h' : 'p';
+	if (strcmp(perms, want))
+		return 'w';
+	if (present)
+		return probe_page_locked(a) == 1 ? 'L' : 'n';
+	return prot == PROT_NONE ? 'L' : 'o';
+}
+
+/*
+ * Under emulation, the range's first n pages: locked if every page is
+ * (fully present), pending if the absent ones are pending and the
+ * present ones locked and accessible (what the kernel's MLOCK_ONFAULT
+ * leaves: present pages locked, absent ones locked when touched),
+ * unlocked or gone if every page is; anything else is mixed, and every
+ * page is named.
+ */
+static int classify_emu(char *p, int prot, int n)
+{
+	char map[NPG + 1];
+	int has[128] = { 0 }, bad;
+
+	for (int i = 0; i < n; i++) {
+		map[i] = page_emu(p + i * pg, prot);
+		has[(unsigned char)map[i]] = 1;
+	}
+	map[n] = '\0';
+	bad = has['f'] || has['h'] || has['n'] || has['o'] || has['w'];
+	if (!bad && has['-'] + has['u'] + has['L'] + has['p'] == 1)
+		return has['-'] ? S_GONE : has['u'] ? S_UNLOCKED :
+		       has['L'] ? S_LOCKED : S_PENDING;
+	if (!bad && !has['-'] && !has['u'])
+		return S_PENDING;	/* L and p */
+	diag("mixed: pages 0-%d %s (L locked, p pending, u unlocked; "
+	     "f lf, h present but ---p, n present not mlocked, "
+	     "o lo absent accessible, w protection, - gone)",
+	     n - 1, map);
+	return S_MIXED;
+}
+
+/*
+ * The range's state: from pages 1 and 9 (strict), or under emulation
+ * from each of its first n pages.
+ */
+static int classify(char *p, int prot, int n)
+{
+	int a, b;
+
+	if (emulated)
+		return classify_emu(p, prot, n);
+	a = classify1(p + pg, prot);
+	b = classify1(p + 9 * pg, prot);
 	if (a != b)
 		diag("mixed: page 1 %s, page 9 %s", sname[a], sname[b]);
 	return a == b ? a : S_MIXED;
@@ -333,7 +435,7 @@ static char *fork_p;
 static void fork_child(void *arg)
 {
 	(void)arg;
-	fv->state = classify(fork_p, RW);
+	fv->state = classify(fork_p, RW, NPG);
 	fv->data = data_is(fork_p, D_KEPT, RW);
 	fork_p[9 * pg] = 1;
 	fv->locked1 = probe_page_locked(fork_p + 9 * pg);
@@ -385,14 +487,33 @@ static void touch_child(void *arg)
 }
 
 /*
- * The state the table's expectation st (written for sigsegv) means
- * under the running engine: see the head comment.
+ * Is every page of the range present after fn on state s, the data
+ * expectation being d? Only a range whose every page was written (L)
+ * and kept, or one the kernel populates (MAP_FIXED|MAP_LOCKED).
  */
-static int want_state(int (*fn)(char **), int st)
+static int all_present(int (*fn)(char **), enum state s, int d)
 {
-	if (!native || (st != S_PENDING && st != S_LOCKED))
+	return fn == c_mmap_fixed_locked || (s == S_L && d != D_ZERO);
+}
+
+/*
+ * The state the table's expectation st (written for sigsegv) means
+ * under the running engine, for fn on state s with data expectation d,
+ * the program's protection being prot: see the head comment. Under
+ * emulation a locked range whose pages are not all present is pending,
+ * unless the program made it PROT_NONE itself (nothing is pending
+ * there: its pages are the program's ---p, and the table says locked).
+ */
+static int want_state(int (*fn)(char **), int st, enum state s, int d,
+		      int prot)
+{
+	if (st != S_PENDING && st != S_LOCKED)
 		return st;
-	return fn == c_mmap_fixed_locked ? S_LOCKED : S_ONFAULT;
+	if (native)
+		return fn == c_mmap_fixed_locked ? S_LOCKED : S_ONFAULT;
+	if (emulated && prot != PROT_NONE)
+		return all_present(fn, s, d) ? S_LOCKED : S_PENDING;
+	return st;
 }
 
 /* ---- the table ---- */
@@ -473,6 +594,12 @@ static const struct row rows[] = {
 
 #define NROWS ((int)(sizeof(rows) / sizeof(rows[0])))
 
+/* Pages of the range left after the row's call (T14, T19 keep 12). */
+static int npages(const struct row *r)
+{
+	return r->fn == c_munmap_tail || r->fn == c_mremap_shrink ? 12 : NPG;
+}
+
 /* Rows whose call makes a new mapping rather than act on one. */
 static int is_new(const struct row *r)
 {
@@ -483,10 +610,10 @@ static void run(const struct row *r, enum state s)
 {
 	const struct expect *e = &r->e[s];
 	char *p = is_new(r) ? NULL : make(s), *orig = p;
-	int ret, err, got, data, l1 = -1, l9 = -1, want_locked;
-	int p9, want_p9, segv = 1, grown = 1;
+	int ret, err, got, data, l1 = -1, l9 = -1, want_locked, want_l1;
+	int p9, want_p9, segv = 1, grown = 1, extra_present = 0, late = 0;
 	const char *ctx = is_new(r) ? "a new mapping" : sname[s];
-	int want = want_state(r->fn, e->state);
+	int want = want_state(r->fn, e->state, s, e->data, r->prot);
 
 	errno = 0;
 	ret = r->fn(&p);
@@ -494,9 +621,10 @@ static void run(const struct row *r, enum state s)
 
 	if (r->fn == c_fork) {
 		/* The parent is unchanged; the rest is the child's view. */
-		int parent = classify(p, RW);
+		int parent = classify(p, RW, NPG);
 		int pwant = want_state(r->fn, s == S_P ? S_PENDING :
-					   s == S_L ? S_LOCKED : S_UNLOCKED);
+					   s == S_L ? S_LOCKED : S_UNLOCKED,
+				       s, D_KEPT, RW);
 
 		got = fv->state;
 		data = fv->data;
@@ -510,33 +638,58 @@ static void run(const struct row *r, enum state s)
 		goto out;
 	}
 	if (r->fn == c_exec) {
-		ok(ret == 0 && classify(p, RW) ==
+		ok(ret == 0 && classify(p, RW, NPG) ==
 		   want_state(r->fn, s == S_P ? S_PENDING :
-			      s == S_L ? S_LOCKED : S_UNLOCKED),
+			      s == S_L ? S_LOCKED : S_UNLOCKED, s, D_KEPT,
+			      RW),
 		   "%s %s on %s: no locks and nothing pending in the new image, the caller unchanged",
 		   r->id, r->call, ctx);
 		goto out;
 	}
 
-	got = classify(p, r->prot);
+	got = classify(p, r->prot, npages(r));
+	/*
+	 * Lazy, before anything is read: pages 4 and up were never
+	 * touched, so none is present unless every page is meant to be.
+	 */
+	if (got != S_GONE && !all_present(r->fn, s, e->data))
+		for (int i = 4; i < npages(r); i++)
+			extra_present += probe_present(p + i * pg) == 1;
+	if (extra_present)
+		diag("%d of pages 4-%d present, never touched",
+		     extra_present, npages(r) - 1);
 	data = data_is(p, e->data, r->prot);
 	/*
 	 * Lazy: reading pages 0-3 opened at least their batch, yet page 9
-	 * is present only if it held data, or the kernel populated.
+	 * is present only if it held data, or the kernel populated; nor is
+	 * any other page past 3 (a batch may open them, but a 4.4+
+	 * kernel's MLOCK_ONFAULT makes present only the pages touched).
 	 */
 	p9 = got == S_GONE ? -1 : probe_present(p + 9 * pg);
-	want_p9 = r->fn == c_mmap_fixed_locked ||
-		  (s == S_L && e->data != D_ZERO);
+	want_p9 = all_present(r->fn, s, e->data);
+	if (got != S_GONE && !want_p9 && !extra_present)
+		for (int i = 4; i < npages(r); i++)
+			late += probe_present(p + i * pg) == 1;
+	if (late)
+		diag("after pages 0-3 were read, %d of pages 4-%d present, "
+		     "never touched", late, npages(r) - 1);
 	if (got != S_GONE)
 		l1 = probe_page_locked(p + pg);
 	/* Growth: the new part is lock-on-fault like the rest, not populated. */
 	if (r->fn == c_mremap_grow && !ret) {
 		char *n = p + (NPG + 4) * pg;
 
+		char perms[5] = "";
+
+		probe_perms(n, perms);
 		grown = probe_present(n) == 0 &&
 			probe_vmflag(n, "lo") == (e->state != S_UNLOCKED) &&
 			(!native ||
 			 probe_vmflag(n, "lf") == (e->state != S_UNLOCKED));
+		/* Under emulation it is pending: ---p, plain VM_LOCKED. */
+		if (emulated && e->state != S_UNLOCKED)
+			grown &= !strcmp(perms, "---p") &&
+				 probe_vmflag(n, "lf") == 0;
 		n[0] = 1;
 		grown &= probe_page_locked(n) == (e->state != S_UNLOCKED);
 	}
@@ -552,10 +705,22 @@ static void run(const struct row *r, enum state s)
 		l9 = probe_page_locked(p + 9 * pg);
 	}
 	want_locked = e->state == S_PENDING || e->state == S_LOCKED;
+	/*
+	 * Page 1 of a range of zeros was only read: a 4.4+ kernel maps the
+	 * shared zero page there, present and never mlocked, unless it
+	 * populated the range (MAP_LOCKED, which writes).
+	 */
+	want_l1 = e->data == D_KEPT ? want_locked :
+		  e->data == D_ZERO && (r->prot & PROT_READ) ?
+		  r->fn == c_mmap_fixed_locked : -2;
+	if (want_l1 != -2 && l1 != want_l1)
+		diag("page 1 locked %d, want %d%s", l1, want_l1,
+		     e->data == D_ZERO ? " (it was only read: the zero page)" :
+		     "");
 	ok(ret == e->ret && err == e->err && got == want && data &&
 	   (!(r->prot & PROT_WRITE) || l9 == want_locked) &&
-	   (e->data != D_KEPT || l1 == want_locked) && p9 == want_p9 &&
-	   segv && grown,
+	   (want_l1 == -2 || l1 == want_l1) && p9 == want_p9 &&
+	   !extra_present && !late && segv && grown,
 	   "%s %s on %s: %s%s%s%s, returns %d errno %d, data %s, page 1 locked %d, page 9 present %d and locked on touch %d%s",
 	   r->id, r->call, ctx, sname[got], got == want ? "" : " (want ",
 	   got == want ? "" : sname[want], got == want ? "" : ")", ret, err,
@@ -592,6 +757,7 @@ int main(int argc, char **argv)
 	alarm(120);
 	pg = probe_page_size();
 	native = probe_native();
+	emulated = probe_emulated();
 	self = argv[0];
 	fv = mmap(NULL, sizeof(*fv), RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (fv == MAP_FAILED)

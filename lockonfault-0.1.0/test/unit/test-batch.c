@@ -448,6 +448,48 @@ static void test_plan_seq(void **state)
 	assert_uint_equal(batch_plan_seq(&h, 8, 4096, chunk, K4, &o), 8);
 }
 
+static void test_plan_lock(void **state)
+{
+	uintptr_t base = 0x40000000, b0, b1;
+	struct batch_hist h = { 0, 0, 0 }, o;
+	size_t n, touched = 0, opened = 0;
+
+	(void)state;
+	/* The first fault, and any that does not follow: first pages. */
+	assert_uint_equal(batch_plan_lock(&h, 1, 4096, base, K4, &o), 1);
+	h = (struct batch_hist){ 64, 0, base + 64 * K4 };
+	assert_uint_equal(batch_plan_lock(&h, 1, 4096, base + 900 * K4, K4,
+					  &o), 1);
+	/* Right after the last batch: a quarter more, at least a page. */
+	assert_uint_equal(batch_plan_lock(&h, 1, 4096, h.last, K4, &o), 80);
+	h = (struct batch_hist){ 2, 0, base + 2 * K4 };
+	assert_uint_equal(batch_plan_lock(&h, 1, 4096, h.last + K4, K4, &o), 3);
+	h = (struct batch_hist){ 4000, 0, base };
+	assert_uint_equal(batch_plan_lock(&h, 1, 4096, base, K4, &o), 4096);
+	/*
+	 * A scan of 1000 pages that stops: faults as the handler takes
+	 * them, batches from the fault on; what is opened is at most a
+	 * quarter more than what was touched, and far fewer faults.
+	 */
+	h = (struct batch_hist){ 0, 0, 0 };
+	for (uintptr_t a = base; a < base + 1000 * K4; a = b1) {
+		n = batch_plan_lock(&h, 1, 4096, a, K4, &o);
+		batch_bounds_from(a, base, base + (1UL << 30), n, K4, &b0, &b1);
+		assert_int_equal(b0, a);
+		h = o;
+		h.last = b1;
+		opened = (b1 - base) / K4;
+		touched++;
+	}
+	assert_true(opened <= 1000 + 1000 / 4 + 1);
+	assert_true(touched < 40);
+	/* Bounds clip to the region and never reach behind the fault. */
+	batch_bounds_from(base + 5 * K4 + 100, base, base + 8 * K4, 16, K4,
+			  &b0, &b1);
+	assert_int_equal(b0, base + 5 * K4);
+	assert_int_equal(b1, base + 8 * K4);
+}
+
 static void test_plan_spread(void **state)
 {
 	size_t rpages = 1 << 20, cur = 16, faults = 0;
@@ -537,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_plan_first_and_sequential),
 		cmocka_unit_test(test_plan_dense_chunk),
 		cmocka_unit_test(test_plan_seq),
+		cmocka_unit_test(test_plan_lock),
 		cmocka_unit_test(test_plan_spread),
 		cmocka_unit_test(test_plan_bounds),
 	};
