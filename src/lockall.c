@@ -128,6 +128,20 @@ static int lockall_piece(const struct maps_entry *e, void *arg)
 }
 
 /*
+ * CHARGE=touched: lock a run of present pages; a refusal (the limit)
+ * is what the mode is for, and leaves them unlocked.
+ */
+static int lock_run(uintptr_t s, uintptr_t e, void *arg)
+{
+	(void)arg;
+	if (sig_emulate)
+		sys_mlock((void *)s, e - s);
+	else
+		sys_mlock2((void *)s, e - s, MLOCK_ONFAULT);
+	return 0;
+}
+
+/*
  * Batch-lock mode: one current mapping. Pending pieces keep present
  * pages locked and accessible (sig_register_piece), so data another
  * thread is using stays where it is.
@@ -147,6 +161,17 @@ static int lockall_batch_piece(const struct maps_entry *e, void *arg)
 	if (region_is_self(&lof_regions, e->start, e->end) ||
 	    altstack_within(e->start, e->end))
 		return 0;	/* our own memory */
+	if (sig_batch_lock) {
+		/*
+		 * CHARGE=touched: only what is in use is charged. A mapping
+		 * the engine cannot make pending (code, the stack, a small
+		 * one) gets its present pages locked, not its whole size:
+		 * the shared libraries alone would use up a container's
+		 * limit before the program locked anything of its own.
+		 */
+		present_runs(e->start, e->end, lock_run, NULL);
+		return 0;
+	}
 	r = sig_emulate ? sys_mlock((void *)e->start, len) :
 		sys_mlock2((void *)e->start, len, MLOCK_ONFAULT);
 	if (r && e->prot != PROT_NONE && r != -ENOMEM) {
