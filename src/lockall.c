@@ -161,13 +161,15 @@ static int lockall_batch_piece(const struct maps_entry *e, void *arg)
 	if (region_is_self(&lof_regions, e->start, e->end) ||
 	    altstack_within(e->start, e->end))
 		return 0;	/* our own memory */
-	if (sig_batch_lock) {
+	if (sig_batch_lock && c->current) {
 		/*
 		 * CHARGE=touched: only what is in use is charged. A mapping
 		 * the engine cannot make pending (code, the stack, a small
 		 * one) gets its present pages locked, not its whole size:
 		 * the shared libraries alone would use up a container's
 		 * limit before the program locked anything of its own.
+		 * (What appears later, brk growth or a small chunk, is
+		 * small and locked whole as it comes.)
 		 */
 		present_runs(e->start, e->end, lock_run, NULL);
 		return 0;
@@ -340,6 +342,7 @@ static int lockall_batch(int flags)
 		__atomic_store_n(&sig_future_watch, 0, __ATOMIC_RELEASE);
 		if (flags & MCL_CURRENT) {
 			c.sp = (uintptr_t)__builtin_frame_address(0);
+			c.current = 1;
 			maps_walk(0, UINTPTR_MAX, lockall_batch_piece, &c);
 			if (c.added)
 				stat_add(regions, 1);

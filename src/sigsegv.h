@@ -161,6 +161,7 @@ struct reg_ctx {
 	int err;	/* first error of an ordinary lock */
 	int added;	/* regions registered */
 	uintptr_t sp;	/* the calling thread's stack pointer */
+	int current;	/* mlockall(MCL_CURRENT)'s walk of what exists */
 };
 
 /* May the engine make this mapping PROT_NONE? */
