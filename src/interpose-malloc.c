@@ -176,6 +176,48 @@ LOF_EXPORT void *valloc(size_t n)
 	return real_valloc ? watched(real_valloc(n), n) : NULL;
 }
 
+/*
+ * The program's own brk and sbrk: growth is locked as glibc's is
+ * (sig_future_cover sees the break move).
+ */
+typedef int (*brk_fn)(void *);
+typedef void *(*sbrk_fn)(intptr_t);
+
+LOF_EXPORT int brk(void *end)
+{
+	static brk_fn real_brk;
+	int r;
+
+	if (!real_brk)
+		real_brk = (brk_fn)dlsym(RTLD_NEXT, "brk");
+	if (!real_brk) {
+		errno = ENOMEM;
+		return -1;
+	}
+	r = real_brk(end);
+	if (r == 0 && __atomic_load_n(&sig_future_watch, __ATOMIC_RELAXED))
+		sig_future_cover((uintptr_t)end - 1, 1);
+	return r;
+}
+
+LOF_EXPORT void *sbrk(intptr_t inc)
+{
+	static sbrk_fn real_sbrk;
+	void *p;
+
+	if (!real_sbrk)
+		real_sbrk = (sbrk_fn)dlsym(RTLD_NEXT, "sbrk");
+	if (!real_sbrk) {
+		errno = ENOMEM;
+		return (void *)-1;
+	}
+	p = real_sbrk(inc);
+	if (p != (void *)-1 && inc > 0 &&
+	    __atomic_load_n(&sig_future_watch, __ATOMIC_RELAXED))
+		sig_future_cover((uintptr_t)p, (size_t)inc);
+	return p;
+}
+
 LOF_EXPORT void *pvalloc(size_t n)
 {
 	resolve();
