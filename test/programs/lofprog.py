@@ -1,13 +1,23 @@
-"""lofprog.py - what the program tests share: TAP output, the three ways
-a program is run, processes that are always reaped, /proc figures, and
+"""lofprog.py - what the program tests share: TAP output, the ways a
+program is run, processes that are always reaped, /proc figures, and
 the timing rows that report.py turns into bench/programs.md.
 
-A program runs in one of three modes:
+A program runs in one of five modes:
   native   as it is;
-  lof      under the build tree's wrapper, ./lockonfault -- CMD;
+  auto     under the build tree's wrapper, ./lockonfault -- CMD, with
+           the default engine (auto: the kernel's own MLOCK_ONFAULT and
+           MCL_ONFAULT on a 4.4+ kernel);
+  sigsegv  the same with LOCKONFAULT_ENGINE=sigsegv (the user-space
+           engine: table, PROT_NONE and a SIGSEGV handler);
+  sim43    the wrapper under test/sim43/lof-kernel43, a seccomp filter
+           answering as Linux 4.3 (no mlock2, no MCL_ONFAULT): auto
+           picks the SIGSEGV engine, which then supplies MLOCK_ONFAULT,
+           the RLIMIT_MEMLOCK charge and MCL_FUTURE itself (emulation);
   onfault  with test/programs' shim preloaded, which turns every lock
            call into the kernel's own MLOCK_ONFAULT/MCL_ONFAULT variant
            (the reference: what the kernel itself gives).
+The three lockonfault modes are LOF_MODES; check_engines() checks that
+each runs the engine it names (lockonfault --probe in that mode).
 Every process started here is recorded and killed by its PID (or by the
 process group made for it) when the test ends, however it ends.
 
@@ -28,7 +38,17 @@ S = os.path.abspath(os.environ.get(
 WRAPPER = os.path.join(B, "lockonfault")
 LIB = os.path.join(B, "src", ".libs", "liblockonfault.so")
 SHIM = os.path.join(B, "test", "programs", ".libs", "libonfault.so")
-MODES = ("native", "lof", "onfault")
+K43 = os.path.join(B, "test", "sim43", "lof-kernel43")
+LOF_MODES = ("auto", "sigsegv", "sim43")
+MODES = ("native",) + LOF_MODES + ("onfault",)
+# How each mode is named in bench/programs.md.
+LABELS = {
+    "native": "native",
+    "auto": "lockonfault, auto (kernel flags)",
+    "sigsegv": "lockonfault, sigsegv",
+    "sim43": "lockonfault, simulated 4.3 (sigsegv emulating)",
+    "onfault": "kernel MLOCK_ONFAULT",
+}
 
 # Scratch space and results live in the build tree, never elsewhere.
 WORK = os.path.join(B, "test", "programs", "work")
@@ -77,7 +97,7 @@ def start(name, needs=()):
     for prog in needs:
         if not shutil.which(prog):
             skip_all("%s is not installed (scripts/programs-deps.sh)" % prog)
-    for f in (WRAPPER, LIB, SHIM):
+    for f in (WRAPPER, LIB, SHIM, K43):
         if not os.path.exists(f):
             bail("not built: %s (make check-programs builds it)" % f)
     for k in list(os.environ):
@@ -112,12 +132,84 @@ def command(mode, argv, env=None):
     e.update(env or {})
     if mode == "native":
         return list(argv), e
-    if mode == "lof":
+    if mode == "auto":
         return [WRAPPER, "--"] + list(argv), e
+    if mode == "sigsegv":
+        e["LOCKONFAULT_ENGINE"] = "sigsegv"
+        return [WRAPPER, "--"] + list(argv), e
+    if mode == "sim43":
+        return [K43, WRAPPER, "--"] + list(argv), e
     if mode == "onfault":
         e["LD_PRELOAD"] = SHIM
         return list(argv), e
     raise ValueError(mode)
+
+
+def probe(mode):
+    """{field: value} of lockonfault --probe run in MODE (a LOF_MODE)."""
+    a, e = command(mode, ["true"])
+    a = a[:a.index("--")] + ["--probe"]
+    p = subprocess.run(a, env=e, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30)
+    d = {}
+    for line in p.stdout.decode(errors="replace").splitlines():
+        k, _, v = line.partition(": ")
+        d[k] = v
+    return d
+
+
+_engines = {}
+
+
+def engine_of(mode):
+    """(engine, emulation) the library reports in MODE: what auto
+    chooses on this kernel (native where it has the flags), sigsegv, and
+    under the simulated 4.3 sigsegv supplying MLOCK_ONFAULT."""
+    if mode not in _engines:
+        p = probe(mode)
+        kernel = p.get("mlock_onfault", "").startswith("yes")
+        _engines[mode] = (p.get("engine"), "1" if p.get("engine") ==
+                          "sigsegv" and not kernel else "0")
+    return _engines[mode]
+
+
+def check_engines():
+    """One check per lockonfault mode: it runs the engine it stands for.
+    auto: the kernel's flags where --probe finds MLOCK_ONFAULT (here),
+    else the SIGSEGV engine emulating it; sigsegv: that engine over the
+    kernel's flags; sim43: the kernel seen without mlock2, and the
+    SIGSEGV engine emulating MLOCK_ONFAULT."""
+    kernel = probe("auto").get("mlock_onfault", "").startswith("yes")
+    want = {"auto": ("native", "0") if kernel else ("sigsegv", "1"),
+            "sigsegv": ("sigsegv", "0" if kernel else "1"),
+            "sim43": ("sigsegv", "1")}
+    for m in LOF_MODES:
+        got = engine_of(m)
+        why = ""
+        if m == "sim43":
+            why = probe(m).get("mlock2", "")
+            got = got if why.startswith("no") else (got, why)
+        ok(got == want[m],
+           "mode %s: the library runs engine=%s%s" % (
+               m, want[m][0], ", emulating MLOCK_ONFAULT"
+               if want[m][1] == "1" else ""),
+           "lockonfault --probe in this mode: engine, emulation %s %s"
+           % (got, why))
+
+
+def report_ok(mode, rep, regions):
+    """A --stats report REP of MODE shows the library at work: the
+    engine the mode stands for, and under the SIGSEGV engine at least
+    REGIONS pending ranges (the native engine keeps no table: the kernel
+    does the work). Returns (bool, why)."""
+    eng, emu = engine_of(mode)
+    if len(rep) != 1 or rep[0].get("engine") != eng:
+        return False, "want one report with engine=%s: %s" % (eng, rep)
+    if eng == "sigsegv" and (rep[0].get("emulation") != emu or
+                             int(rep[0].get("regions", 0)) < regions):
+        return False, "want emulation=%s, regions>=%d: %s" % (
+            emu, regions, rep)
+    return True, ""
 
 
 def as_user(argv, user="nobody", memlock=None):
@@ -224,6 +316,16 @@ def rollup(pid):
 
 def locked_kb(pid):
     return rollup(pid)["Locked"]
+
+
+def vmlck_kb(pid):
+    """VmLck: of /proc/PID/status: what the kernel charges to
+    RLIMIT_MEMLOCK (every page of a locked mapping, touched or not)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmLck:"):
+                return int(line.split()[1])
+    return None
 
 
 def max_map_count():

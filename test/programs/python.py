@@ -1,5 +1,6 @@
 """python.py - python3 with ctypes and mmap (pyprobe.py) natively,
-under lockonfault (defaults and LOCKONFAULT_MIN_SIZE=0) and with the
+under lockonfault in each mode (auto, sigsegv, the simulated 4.3; each
+with defaults and LOCKONFAULT_MIN_SIZE=0) and with the
 kernel's own lock-on-fault: every call's result and every digest of
 the data must be the native ones, byte for byte, and Locked: at each
 step must be what MLOCK_ONFAULT gives: nothing until touched, then
@@ -13,8 +14,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lofprog as T  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VARIANTS = [("native", {}), ("lof", {}),
-            ("lof", {"LOCKONFAULT_MIN_SIZE": "0"}), ("onfault", {})]
+VARIANTS = ([("native", {})] +
+            [(m, e) for m in T.LOF_MODES
+             for e in ({}, {"LOCKONFAULT_MIN_SIZE": "0"})] +
+            [("onfault", {})])
 
 
 def figures(err):
@@ -44,6 +47,7 @@ def lazy_checks(tag, f):
 
 def main():
     T.start("python", needs=["python3"])
+    T.check_engines()
     scratch = os.path.join(T.WORK, "python")
     os.makedirs(scratch, exist_ok=True)
     py = sys.executable or shutil.which("python3")

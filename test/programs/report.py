@@ -1,8 +1,10 @@
 """report.py - bench/programs.md from the rows the program tests
 measured in this run (test/programs/results/*.json): per program, the
-time natively, under lockonfault and with the kernel's own
+time natively, under lockonfault in each mode (auto: the kernel's flags
+here; sigsegv; the simulated 4.3 kernel) and with the kernel's own
 MLOCK_ONFAULT (the onfault shim), side by side, with Locked: where it
-was read, and the machine it ran on.
+was read, and the machine it ran on. A mode with a suffix ("auto
+MIN_SIZE=0") gets a row of its own, its figures in its mode's column.
 
 Usage: report.py BUILDDIR OUTPUT
 """
@@ -14,7 +16,9 @@ import platform
 import sys
 
 ORDER = ["memcached", "memtester", "fio", "vmtouch", "stress-ng", "python"]
-COLS = [("native", "native"), ("lof", "under lockonfault"),
+COLS = [("native", "native"), ("auto", "lockonfault auto (kernel flags)"),
+        ("sigsegv", "lockonfault sigsegv"),
+        ("sim43", "lockonfault, simulated 4.3 (sigsegv emulating)"),
         ("onfault", "kernel MLOCK_ONFAULT")]
 
 
@@ -60,18 +64,24 @@ def main():
         print("report.py: no results in %s" % build, file=sys.stderr)
         return 1
     lines = [
-        "# Programs: start-up natively, under lockonfault, and with the "
-        "kernel's MLOCK_ONFAULT",
+        "# Programs: start-up natively, under lockonfault's engines, and "
+        "with the kernel's MLOCK_ONFAULT",
         "",
         "Written by `make check-programs` (test/programs/report.py) from "
-        "one run on %s, %s. Each program was run in the three ways one "
+        "one run on %s, %s. Each program was run in every way one "
         "after the other in the same run. Locked: (from "
         "/proc/PID/smaps_rollup) is shown in brackets where it was read: "
         "right after start-up → after the workload, or at the moment "
         "timed." % (machine(), datetime.date.today().isoformat()),
         "The kernel column preloads test/programs/onfault.c, which turns "
         "mlock, mlock2, mlockall and MAP_LOCKED into their lock-on-fault "
-        "variants.",
+        "variants. The lockonfault columns are the wrapper with the "
+        "default engine (auto, which on this kernel passes the kernel's "
+        "own flags), with LOCKONFAULT_ENGINE=sigsegv, and with the default "
+        "engine under test/sim43/lof-kernel43, a seccomp filter answering "
+        "as Linux 4.3 (no mlock2, no MCL_ONFAULT), where auto runs the "
+        "SIGSEGV engine and it supplies MLOCK_ONFAULT, the RLIMIT_MEMLOCK "
+        "charge and MCL_FUTURE itself. n/a: not run that way.",
         "",
         "| program | measured | " + " | ".join(c[1] for c in COLS) + " |",
         "|---|---|" + "---|" * len(COLS),
@@ -87,13 +97,19 @@ def main():
             for r in rows[name]:
                 if (r["program"], r["what"]) == (prog, what):
                     by.setdefault(r["mode"], r)
-            extra = [m for m in by if m not in dict(COLS)]
             lines.append("| `%s` | %s | %s |" % (
                 prog, what, " | ".join(cell(by.get(m)) for m, _ in COLS)))
-            for m in extra:
-                lines.append("| `%s`, %s | %s | | %s | |" % (
-                    prog, m.replace("lof ", "lockonfault "), what,
-                    cell(by[m])))
+            # "auto MIN_SIZE=0" and the like: one row per suffix.
+            suffixes = []
+            for m in by:
+                base, _, suf = m.partition(" ")
+                if suf and suf not in suffixes:
+                    suffixes.append(suf)
+            for suf in suffixes:
+                lines.append("| `%s`, %s | %s | %s |" % (
+                    prog, suf, what, " | ".join(
+                        cell(by[m + " " + suf]) if m + " " + suf in by
+                        else "" for m, _ in COLS)))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")

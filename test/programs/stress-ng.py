@@ -1,6 +1,7 @@
 """stress-ng.py - stress-ng's lock stressors, short runs, natively and
-under lockonfault (defaults, and LOCKONFAULT_MIN_SIZE=0 so that its
-one-page locks are managed too):
+under lockonfault in each mode (auto, sigsegv, the simulated 4.3; each
+with defaults, and LOCKONFAULT_MIN_SIZE=0 so that its one-page locks
+are managed too):
 
   --mlock                     mlock/mlock2/mlockall with invalid and
                               valid arguments, in a forked child that
@@ -23,12 +24,14 @@ RUNS = [
     ["--mlockmany", "1", "--pathological"],
     ["--vm", "1", "--vm-locked", "--vm-bytes", "256m", "--verify"],
 ]
-VARIANTS = [("native", {}), ("lof", {}),
-            ("lof", {"LOCKONFAULT_MIN_SIZE": "0"})]
+VARIANTS = ([("native", {})] +
+            [(m, e) for m in T.LOF_MODES
+             for e in ({}, {"LOCKONFAULT_MIN_SIZE": "0"})])
 
 
 def main():
     T.start("stress-ng", needs=["stress-ng"])
+    T.check_engines()
     before = T.max_map_count()
     for args in RUNS:
         argv = ["stress-ng"] + args + ["--timeout", SECS + "s"]

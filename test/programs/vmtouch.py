@@ -2,9 +2,10 @@
 build tree: vmtouch maps each file, touches every page and then locks
 it (mlock per file with -l, mlockall(MCL_CURRENT) with -L). The pages
 are present before the lock call, so every one of them must be locked
-at once, under lockonfault as natively: Locked: is polled until it
-holds every page of the files, then vmtouch is stopped and its output
-and exit status compared with the native run's.
+at once, under lockonfault in each mode (auto, sigsegv, the simulated
+4.3) as natively: Locked: is polled until it holds every page of the
+files, then vmtouch is stopped and its output and exit status compared
+with the native run's.
 """
 import os
 import random
@@ -60,6 +61,7 @@ def hold(mode, flag, d, want_kb):
 
 def main():
     T.start("vmtouch", needs=["vmtouch"])
+    T.check_engines()
     d = os.path.join(T.WORK, "vmtouch")
     try:
         want = make_files(d)
@@ -75,27 +77,27 @@ def main():
                      % (T.mib(r["kb"]), T.mib(want), r["alive"], r["out"]))
                 T.note("%s: Locked %s after %.0f ms" % (tag, T.mib(r["kb"]),
                                                       r["s"] * 1000))
-            nat, lof = runs["native"], runs["lof"]
-            T.ok(lof["status"] == nat["status"] and lof["out"] == nat["out"],
-                 "vmtouch %s: same output and exit status as natively" % flag,
-                 "native %s %r, lockonfault %s %r" % (
-                     nat["status"], nat["out"][:500], lof["status"],
-                     lof["out"][:500]))
-            if flag == "-l":
-                # Only the files are locked: the same figure exactly.
-                T.ok(lof["kb"] == nat["kb"],
-                     "vmtouch -l: Locked equal to the native figure",
-                     "%d kB against %d kB" % (lof["kb"], nat["kb"]))
-            T.result(program="vmtouch %s (%s of files)" % (flag, T.mib(want)),
-                     what="launch to all files locked", mode="native",
-                     seconds=nat["s"], locked_end_kb=nat["kb"])
-            T.result(program="vmtouch %s (%s of files)" % (flag, T.mib(want)),
-                     what="launch to all files locked", mode="lof",
-                     seconds=lof["s"], locked_end_kb=lof["kb"])
-            T.result(program="vmtouch %s (%s of files)" % (flag, T.mib(want)),
-                     what="launch to all files locked", mode="onfault",
-                     seconds=runs["onfault"]["s"],
-                     locked_end_kb=runs["onfault"]["kb"])
+            nat = runs["native"]
+            for m in T.LOF_MODES:
+                lof = runs[m]
+                T.ok(lof["status"] == nat["status"] and
+                     lof["out"] == nat["out"],
+                     "vmtouch %s, %s: same output and exit status as "
+                     "natively" % (flag, m),
+                     "native %s %r, %s %s %r" % (
+                         nat["status"], nat["out"][:500], m, lof["status"],
+                         lof["out"][:500]))
+                if flag == "-l":
+                    # Only the files are locked: the same figure exactly.
+                    T.ok(lof["kb"] == nat["kb"],
+                         "vmtouch -l, %s: Locked equal to the native "
+                         "figure" % m,
+                         "%d kB against %d kB" % (lof["kb"], nat["kb"]))
+            for m in T.MODES:
+                T.result(program="vmtouch %s (%s of files)"
+                         % (flag, T.mib(want)),
+                         what="launch to all files locked", mode=m,
+                         seconds=runs[m]["s"], locked_end_kb=runs[m]["kb"])
     finally:
         if os.path.isdir(d):
             for n in os.listdir(d):
