@@ -166,6 +166,16 @@ void sig_readers_reset(void)
 static LOF_TLS uintptr_t last_page;
 static LOF_TLS unsigned long last_gen;
 static LOF_TLS int last_prot;	/* what the last batch was opened to */
+static LOF_TLS unsigned int last_again; /* faults at it since */
+
+/*
+ * How many times the same page may fault again, with the table
+ * unchanged, before the fault is the program's. One is enough where
+ * opening a batch is final; in emulation another thread's read may
+ * open a batch read-only over a page this one just opened writable
+ * (fault.c, the read-only opening), and the write faults once more.
+ */
+#define AGAIN_MAX 8
 static LOF_TLS uintptr_t tomb_page;
 static LOF_TLS unsigned long tomb_gen;
 
@@ -181,6 +191,29 @@ static int permits(int prot, int access)
 	default:
 		return prot != PROT_NONE;
 	}
+}
+
+/*
+ * Did a writer act since this fault began (seq, gen), or is it acting
+ * now? Then the page may be ours, about to be opened, locked or
+ * released: sleep until an unsettled window closes, and let the access
+ * run again; it succeeds, or faults anew and is judged on a settled
+ * table.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+static int unsettled(unsigned int seq, unsigned long gen)
+{
+	unsigned int now = __atomic_load_n(&sig_unsettled, __ATOMIC_ACQUIRE);
+
+	if (!(seq & 1) && seq == now && gen == region_gen(&lof_regions))
+		return 0;
+	stat_add(retries, 1);
+	if (now & 1) {
+		__atomic_fetch_add(&sig_unsettled_waiters, 1, __ATOMIC_SEQ_CST);
+		sys_futex_wait(&sig_unsettled, now, 1000000);
+		__atomic_fetch_sub(&sig_unsettled_waiters, 1, __ATOMIC_SEQ_CST);
+	}
+	return 1;
 }
 
 /*
@@ -283,6 +316,13 @@ static int fault_locked(uintptr_t addr, void *uc)
 		    (lof_regions.ntombs <= REGION_TOMBS &&
 		     !region_was_removed(&lof_regions, addr)))
 			return NOT_OURS;
+		/*
+		 * In emulation a release opens a piece twice, the second
+		 * time after the readers that saw it are done (sigsegv.c):
+		 * until it has, a page it released may still be closed.
+		 */
+		if ((seq & 1) && unsettled(seq, gen))
+			return HANDLED;
 		return retry_once(page, gen);
 	}
 	access = arch_fault_access(uc);
@@ -298,7 +338,9 @@ static int fault_locked(uintptr_t addr, void *uc)
 	prot = r.prot;
 	if (access == LOF_ACCESS_READ && sig_emulate && batch_locks(&r))
 		prot &= ~PROT_WRITE;
-	if (last_page == page && last_gen == gen && last_prot == prot)
+	if (last_page == page && last_gen == gen && last_prot == prot &&
+	    (!sig_emulate || access == LOF_ACCESS_UNKNOWN ||
+	     ++last_again > AGAIN_MAX))
 		return NOT_OURS;
 
 	t0 = sys_clock_ns();
@@ -313,26 +355,9 @@ static int fault_locked(uintptr_t addr, void *uc)
 		 * things since this fault began. A release may have
 		 * opened the page and unlocked it since the lookup; in
 		 * emulation a writer may be between the two steps of a
-		 * release or a registration (sig_unsettled is odd). Let
-		 * the access run again: it succeeds, or faults anew and
-		 * is judged on a settled table.
+		 * release or a registration (sig_unsettled is odd).
 		 */
-		unsigned int now = __atomic_load_n(&sig_unsettled,
-						   __ATOMIC_ACQUIRE);
-
-		if ((seq & 1) || seq != now || gen != region_gen(&lof_regions)) {
-			stat_add(retries, 1);
-			/* Mid-change: sleep until the writer closes it. */
-			if (now & 1) {
-				__atomic_fetch_add(&sig_unsettled_waiters, 1,
-						   __ATOMIC_SEQ_CST);
-				sys_futex_wait(&sig_unsettled, now, 1000000);
-				__atomic_fetch_sub(&sig_unsettled_waiters, 1,
-						   __ATOMIC_SEQ_CST);
-			}
-			return HANDLED;
-		}
-		return NOT_OURS;
+		return unsettled(seq, gen) ? HANDLED : NOT_OURS;
 	}
 	pages = plan(addr, &r, &hist, &b0, &b1);
 	rc = sys_mprotect((void *)b0, b1 - b0, prot);
@@ -351,6 +376,8 @@ static int fault_locked(uintptr_t addr, void *uc)
 	}
 	if (sig_batch_lock)
 		sig_lock_opened(b0, b1 - b0);
+	if (last_page != page || last_gen != gen || last_prot != prot)
+		last_again = 0;
 	last_page = page;
 	last_gen = gen;
 	last_prot = prot;

@@ -90,6 +90,13 @@ static int open_piece(const struct maps_entry *m, void *arg)
 	return sys_mprotect((void *)m->start, m->end - m->start, r->prot);
 }
 
+/* Open what is left of a released piece, mapping by mapping. */
+static void reopen(const struct region *r)
+{
+	if (sys_mprotect((void *)r->start, r->end - r->start, r->prot))
+		maps_walk(r->start, r->end, open_piece, (void *)r);
+}
+
 /*
  * Make every managed page in [start, end) accessible at the program's
  * protection and drop it from the table. A piece whose mprotect fails
@@ -101,6 +108,7 @@ static int open_piece(const struct maps_entry *m, void *arg)
 void sig_release(uintptr_t start, uintptr_t end, int relock)
 {
 	struct region buf[32];
+	char opened[32];
 	uintptr_t at = start;
 
 	sig_unsettle(1);
@@ -114,6 +122,8 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 			struct region *r = &buf[i];
 			struct region whole;
 
+			opened[i] = 0;
+
 			/*
 			 * A stale entry (its mapping went away unseen) is
 			 * dropped, never opened: what is there now is not
@@ -123,6 +133,7 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 				region_remove(&lof_regions, r->start, r->end);
 				continue;
 			}
+			opened[i] = 1;
 			/*
 			 * Emulation: the piece is VM_LOCKED without
 			 * ONFAULT, and opening it would have the kernel's
@@ -170,6 +181,18 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 				log_warn_once("cannot release %p-%p: left pending",
 					      (void *)r->start, (void *)r->end);
 			}
+		}
+		if (sig_emulate && got) {
+			/*
+			 * Emulation opens a read fault's batch read-only
+			 * (fault.c). A handler that found an entry before it
+			 * left the table may still be doing so, after our
+			 * mprotect: once it is done, open the pieces again.
+			 */
+			sig_wait_for_readers();
+			for (size_t i = 0; i < got; i++)
+				if (opened[i] && buf[i].prot != PROT_NONE)
+					reopen(&buf[i]);
 		}
 		if (!n)
 			break;
