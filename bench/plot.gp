@@ -50,7 +50,10 @@ if (n > 0) {
 	     for [i = 0:n - 1] trade index i using 1:2:3 with labels offset 0.8,0.8 notitle
 } else {
 	unset key
+	unset logscale x
+	set xrange [0:1]
+	set yrange [0:1]
 	set label "no 4.3 rows (BENCH_SIM43=0)" at graph 0.3, graph 0.5
-	plot 1/0 notitle
+	plot 2 notitle
 }
 unset multiplot
