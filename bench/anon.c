@@ -15,10 +15,13 @@
  *            own half of the mapping
  *
  * Output: one line,
- *   ms=... cpu_ms=... locked_kb=... maps=... sum=...
+ *   ms=... cpu_ms=... locked_kb=... touched_kb=... maps=... sum=...
  * ms (elapsed) and cpu_ms (CPU time of every thread, user and system)
- * cover the lock call and the pattern; sum is a checksum of values
- * read back, the same for every LOCK. Exit status: 0, or 1 when a call
+ * cover the lock call and the pattern; touched_kb is the memory of the
+ * distinct pages the pattern wrote (what a lock on fault has to lock),
+ * counted after the timed part by walking the pattern again without
+ * touching memory; sum is a checksum of values read back, the same for
+ * every LOCK. Exit status: 0, or 1 when a call
  * fails.
  */
 #define _GNU_SOURCE
@@ -88,6 +91,31 @@ static void *sparse(void *arg)
 	return NULL;
 }
 
+/* The distinct pages sparse() writes in p: its walk, over a bitmap. */
+static size_t sparse_touched(const struct part *p)
+{
+	size_t stride = (p->pages / 7) | 1, n_set = 0;
+	uint64_t *seen = calloc(p->pages / 64 + 1, sizeof(*seen));
+
+	if (!seen)
+		die("anon", "calloc");
+	while (stride > 1 && p->pages % stride == 0)
+		stride += 2;
+	for (unsigned long k = 0; k < passes; k++) {
+		size_t i = k;
+
+		for (size_t n = 0; n < p->pages; n++) {
+			i = (i + stride) % p->pages;
+			if (mix(i) % 10 || (seen[i / 64] >> (i % 64)) & 1)
+				continue;
+			seen[i / 64] |= 1ULL << (i % 64);
+			n_set++;
+		}
+	}
+	free(seen);
+	return n_set;
+}
+
 static void seq(struct part *p)
 {
 	for (size_t i = 0; i < p->pages; i++) {
@@ -102,6 +130,7 @@ int main(int argc, char **argv)
 	unsigned long long size = 2ULL << 30;
 	struct part parts[2];
 	uint64_t sum = 0;
+	size_t touched;
 	uint8_t *m;
 	double t0, t1, c0, c1;
 	int opt;
@@ -151,7 +180,14 @@ int main(int argc, char **argv)
 	t1 = now_ms();
 	c1 = cpu_ms();
 	sum += parts[0].sum;
-	printf("ms=%.3f cpu_ms=%.3f locked_kb=%ld maps=%ld sum=%llu\n",
-	       t1 - t0, c1 - c0, locked_kb(), count_maps(), (unsigned long long)sum);
+	if (!strcmp(pattern, "seq"))
+		touched = parts[0].pages;
+	else if (!strcmp(pattern, "threads"))
+		touched = sparse_touched(&parts[0]) + sparse_touched(&parts[1]);
+	else
+		touched = sparse_touched(&parts[0]);
+	printf("ms=%.3f cpu_ms=%.3f locked_kb=%ld touched_kb=%zu maps=%ld sum=%llu\n",
+	       t1 - t0, c1 - c0, locked_kb(), touched * (page / 1024),
+	       count_maps(), (unsigned long long)sum);
 	return 0;
 }
