@@ -141,6 +141,8 @@ int maps_walk(uintptr_t start, uintptr_t end,
 			}
 			if (e.end > end)
 				e.end = end;
+			if (e.end <= e.start)
+				continue;	/* an empty range holds nothing */
 			floor = e.end;
 			r = fn(&e, arg);
 		}

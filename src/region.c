@@ -355,9 +355,13 @@ int region_insert(struct region_table *t, uintptr_t start, uintptr_t end,
 {
 	struct region r = { .start = start, .end = end, .prot = prot,
 			    .flags = flags };
-	struct region_block *b = begin_range(t, start, end, 3);
+	struct region_block *b;
 	size_t i;
 
+	/* An empty entry would never leave the table (region_remove). */
+	if (end <= start)
+		return -EINVAL;
+	b = begin_range(t, start, end, 3);
 	if (!b)
 		return -ENOMEM;
 	i = cut(b, start, end);

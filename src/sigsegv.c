@@ -434,7 +434,8 @@ int sig_mlock(const void *addr, size_t len, unsigned int flags, int is_mlock2)
 	sigset_t saved;
 	int r;
 
-	if (bounds(addr, len, &s, &e))
+	/* A bad or empty range: the kernel's answer, nothing to manage. */
+	if (bounds(addr, len, &s, &e) || s == e)
 		return plain_lock(addr, len, flags, is_mlock2);
 
 	if (e - s < lof_config.min_size) {
