@@ -65,12 +65,16 @@ static void run(void (*fn)(void *), const char *what)
 	int st = -1;
 
 	if (c == 0) {
+		setpgid(0, 0);	/* its own group, grandchildren included */
 		alarm(WATCHDOG);
 		fn(NULL);
 		_exit(0);
 	}
-	if (c > 0)
+	if (c > 0) {
+		setpgid(c, c);
 		waitpid(c, &st, 0);
+		kill(-c, SIGKILL);	/* whatever a hang left behind */
+	}
 	ok(c > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s (%s)", what,
 	   probe_status_str(st, buf, sizeof(buf)));
 }
