@@ -376,6 +376,33 @@ static int register_contiguous(const struct maps_entry *m, void *arg)
 	return sig_register_piece(m, w->c);
 }
 
+/*
+ * /proc/self/maps could not be read (a sandbox without /proc, no file
+ * descriptor left), so nothing of [s, e) was registered. The program
+ * must not get ENOENT or EMFILE for a lock the kernel can give: over
+ * the kernel's lock-on-fault the range is locked already, lazily, and
+ * needs nothing more; otherwise it is locked the ordinary way (where
+ * the kernel has no lock-on-fault, populated). Said once.
+ */
+static int unmanaged(const void *addr, size_t len, uintptr_t s, uintptr_t e,
+		     int populate, int why)
+{
+	int r = 0;
+
+	log_warn_once("cannot read /proc/self/maps (errno %d): lock calls go to the kernel without the engine",
+		      -why);
+	stat_add(failures, 1);
+	if (!sig_relazy())
+		return populate ? sys_mlock(addr, len) : 0;
+	if (sig_emulate || populate)
+		r = sys_mlock(addr, len);
+	else
+		r = sys_mlock2(addr, len, MLOCK_ONFAULT);
+	(void)s;
+	(void)e;
+	return r;
+}
+
 /* Make the pages [s, e) lock-on-fault; addr and len as the program gave. */
 static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 		      int populate)
@@ -405,6 +432,8 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 		} else {
 			r = maps_walk(s, e, sig_register_piece, &c);
 		}
+		if (r < 0 && r != -ENOMEM && w.next == s && !c.added)
+			r = unmanaged(addr, len, s, e, populate, r);
 		if (r == 0)
 			r = c.err;
 		if (c.added)

@@ -7,6 +7,11 @@
  *  b. A zero-length mlock inside a file mapping, then fork: the engine
  *     once registered an empty range, which no removal could take out
  *     of the table; the child's fork hook looped on it for ever.
+ *  m. No file descriptor left (RLIMIT_NOFILE reached), so the engine
+ *     cannot read /proc/self/maps: mlock used to fail with EMFILE after
+ *     the kernel had accepted the lock. It must return 0, and the
+ *     range be locked (lazily, or the ordinary way where the kernel
+ *     has no lock-on-fault), with the data intact.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -17,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +64,45 @@ static void zero_length_then_fork(void *arg)
 	_exit(0);
 }
 
+static void no_fd_left(void *arg)
+{
+	struct rlimit rl, tight;
+	size_t len = 16 << 20, pg = probe_page_size();
+	char *p;
+	long kb;
+	int r, err, fd;
+
+	(void)arg;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || getrlimit(RLIMIT_NOFILE, &rl))
+		_exit(20);
+	p[0] = 7;
+	/* The lowest free descriptor is the count in use (0, 1, 2...). */
+	fd = dup(0);
+	if (fd < 0)
+		_exit(21);
+	close(fd);
+	tight = rl;
+	tight.rlim_cur = (rlim_t)fd;
+	if (setrlimit(RLIMIT_NOFILE, &tight))
+		_exit(22);
+	r = mlock(p, len);
+	err = errno;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (r) {
+		printf("# m: mlock gave %d errno %d\n", r, err);
+		_exit(23);
+	}
+	p[5 * pg] = 8;
+	kb = probe_locked_kb(p, len);
+	if (kb < 8 || p[0] != 7) {
+		printf("# m: Locked %ld kB, data %d\n", kb, p[0]);
+		_exit(24);
+	}
+	_exit(0);
+}
+
 static void run(void (*fn)(void *), const char *what)
 {
 	char buf[80];
@@ -82,9 +127,12 @@ static void run(void (*fn)(void *), const char *what)
 int main(void)
 {
 	probe_require_preloaded();
-	plan(1);
+	plan(2);
 	run(zero_length_then_fork,
 	    "b: mlock(p + 0xd000, 0) in a file mapping, then fork: both sides "
 	    "run on");
+	run(no_fd_left,
+	    "m: no file descriptor left: mlock of 16 MiB returns 0, pages "
+	    "locked, data kept");
 	return tap_failed ? 1 : 0;
 }
