@@ -29,8 +29,13 @@ void region_unlock(const sigset_t *saved)
 	sys_sigprocmask(SIG_SETMASK, saved, NULL);
 }
 
-/* The mask of the forking thread while it holds the lock across fork. */
-static sigset_t fork_saved;
+/*
+ * The mask of the forking thread while it holds the lock across fork.
+ * Per thread: two threads forking at once take the lock in turn, and
+ * region_unlock restores the mask after it lets the next one in, which
+ * would then overwrite a shared copy before it was read (issue 12 j).
+ */
+static LOF_TLS sigset_t fork_saved;
 
 void region_atfork_prepare(void)
 {
