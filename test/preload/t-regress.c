@@ -7,6 +7,9 @@
  *  b. A zero-length mlock inside a file mapping, then fork: the engine
  *     once registered an empty range, which no removal could take out
  *     of the table; the child's fork hook looped on it for ever.
+ *  j. Two threads forking at once, each with its own signal mask: the
+ *     mask saved across fork was one static, so a thread could come
+ *     back from fork with the other's mask.
  *  m. No file descriptor left (RLIMIT_NOFILE reached), so the engine
  *     cannot read /proc/self/maps: mlock used to fail with EMFILE after
  *     the kernel had accepted the lock. It must return 0, and the
@@ -18,7 +21,9 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -103,6 +108,46 @@ static void no_fd_left(void *arg)
 	_exit(0);
 }
 
+static volatile int mask_bad;
+
+static void *forker(void *arg)
+{
+	int sig = (int)(intptr_t)arg;
+	sigset_t mine, now;
+
+	sigemptyset(&mine);
+	sigaddset(&mine, sig);
+	pthread_sigmask(SIG_SETMASK, &mine, NULL);
+	for (int i = 0; i < 300; i++) {
+		pid_t c = fork();
+
+		if (c == 0)
+			_exit(0);
+		if (c > 0)
+			waitpid(c, NULL, 0);
+		pthread_sigmask(SIG_SETMASK, NULL, &now);
+		if (sigismember(&now, sig) != 1 ||
+		    sigismember(&now, sig == SIGUSR1 ? SIGUSR2 : SIGUSR1) != 0)
+			mask_bad++;
+	}
+	return NULL;
+}
+
+static void forks_at_once(void *arg)
+{
+	pthread_t a, b;
+
+	(void)arg;
+	if (pthread_create(&a, NULL, forker, (void *)(intptr_t)SIGUSR1) ||
+	    pthread_create(&b, NULL, forker, (void *)(intptr_t)SIGUSR2))
+		_exit(30);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	if (mask_bad)
+		printf("# j: %d forks came back with the wrong mask\n", mask_bad);
+	_exit(mask_bad ? 31 : 0);
+}
+
 static void run(void (*fn)(void *), const char *what)
 {
 	char buf[80];
@@ -127,10 +172,13 @@ static void run(void (*fn)(void *), const char *what)
 int main(void)
 {
 	probe_require_preloaded();
-	plan(2);
+	plan(3);
 	run(zero_length_then_fork,
 	    "b: mlock(p + 0xd000, 0) in a file mapping, then fork: both sides "
 	    "run on");
+	run(forks_at_once,
+	    "j: two threads fork 300 times each at once: each keeps its own "
+	    "signal mask");
 	run(no_fd_left,
 	    "m: no file descriptor left: mlock of 16 MiB returns 0, pages "
 	    "locked, data kept");
