@@ -216,8 +216,9 @@ static void __attribute__((noreturn)) help(void)
 			 LOF_LIBDIR ". For a 32-bit (i386) COMMAND, "
 			 "found through PATH as execvp finds it, or whose #! "
 			 "interpreter is one, the i386 " LIBNAME " is used "
-			 "instead: build32/src/.libs next to this program, "
-			 "then " LOF_LIBDIR32 "; without it, a warning and "
+			 "instead: build32/src/.libs, then "
+			 "../lib/i386-linux-gnu next to this program, then "
+			 LOF_LIBDIR32 "; without it, a warning and "
 			 "COMMAND runs without the library.");
 	puts("\nExit status: COMMAND's own; 125 if " PROGRAM " itself fails, "
 	     "126 if COMMAND\ncannot be executed, 127 if COMMAND is not "
@@ -344,7 +345,9 @@ static int program_is_i386(const char *path, int depth)
 
 /*
  * The i386 library: in the build tree (build32/src/.libs next to this
- * program), then in LOF_LIBDIR32. Return: a malloc'ed path, or NULL.
+ * program), then in ../lib/i386-linux-gnu next to it (the default
+ * LOF_LIBDIR32 of an install under any prefix), then in LOF_LIBDIR32.
+ * Return: a malloc'ed path, or NULL.
  */
 static char *find_library32(void)
 {
@@ -358,6 +361,10 @@ static char *find_library32(void)
 		*slash = '\0';
 		snprintf(path, sizeof(path), "%s/build32/src/.libs/" LIBNAME,
 			 exe);
+		if (existing(path))
+			return realpath(path, NULL);
+		snprintf(path, sizeof(path),
+			 "%s/../lib/i386-linux-gnu/" LIBNAME, exe);
 		if (existing(path))
 			return realpath(path, NULL);
 	}
@@ -745,8 +752,9 @@ int main(int argc, char **argv)
 		if (!lib) {
 			fprintf(stderr, PROGRAM ": warning: '%s' is a 32-bit "
 				"program and the i386 " LIBNAME " is not "
-				"installed (looked in build32/src/.libs next "
-				"to this program and in " LOF_LIBDIR32 "): "
+				"installed (looked in build32/src/.libs and "
+				"../lib/i386-linux-gnu next to this program "
+				"and in " LOF_LIBDIR32 "): "
 				"running it without lockonfault\n",
 				argv[optind]);
 			if (dry)
