@@ -22,7 +22,9 @@
  */
 #include "config.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -38,6 +40,9 @@
 
 #ifndef LOF_LIBDIR
 #error "LOF_LIBDIR must be defined by the build (the install libdir)"
+#endif
+#ifndef LOF_LIBDIR32
+#define LOF_LIBDIR32 "/usr/lib/i386-linux-gnu"
 #endif
 
 #define PROGRAM "lockonfault"
@@ -208,7 +213,13 @@ static void __attribute__((noreturn)) help(void)
 	print_wrapped_at(0, "Without --library, " LIBNAME " is searched in "
 			 "the build tree (src/.libs next to this program), "
 			 "then in ../lib next to this program, then in "
-			 LOF_LIBDIR ".");
+			 LOF_LIBDIR ". For a 32-bit (i386) COMMAND, "
+			 "found through PATH as execvp finds it, or whose #! "
+			 "interpreter is one, the i386 " LIBNAME " is used "
+			 "instead: build32/src/.libs, then "
+			 "../lib/i386-linux-gnu next to this program, then "
+			 LOF_LIBDIR32 "; without it, a warning and "
+			 "COMMAND runs without the library.");
 	puts("\nExit status: COMMAND's own; 125 if " PROGRAM " itself fails, "
 	     "126 if COMMAND\ncannot be executed, 127 if COMMAND is not "
 	     "found.");
@@ -261,6 +272,104 @@ static char *find_library(void)
 		if (existing(path))
 			return realpath(path, NULL);
 	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Which library: the command's ELF class                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The file execvp would run for cmd: cmd itself if it has a '/', else
+ * the first executable regular file in PATH (default "/bin:/usr/bin").
+ * Return: a malloc'ed path, or NULL (execvp will then report it).
+ */
+static char *which(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (strchr(cmd, '/'))
+		return strdup(cmd);
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)n, path,
+			 n ? "/" : "", cmd);
+		if (access(buf, X_OK) == 0 && existing(buf))
+			return strdup(buf);
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return NULL;
+}
+
+/*
+ * Whether the program at path runs as i386: an ELFCLASS32 EM_386 file,
+ * or a #! script whose interpreter is one (followed a few levels, as
+ * the kernel does). Anything else, or an unreadable file: 0.
+ */
+static int program_is_i386(const char *path, int depth)
+{
+	unsigned char h[256];
+	ssize_t n;
+	int fd;
+
+	if (!path || depth > 4)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, h, sizeof(h) - 1);
+	close(fd);
+	if (n < 2)
+		return 0;
+	h[n] = '\0';
+	if (h[0] == '#' && h[1] == '!') {
+		char *p = (char *)h + 2, *end;
+
+		p += strspn(p, " \t");
+		end = p + strcspn(p, " \t\n");
+		*end = '\0';
+		return *p && program_is_i386(p, depth + 1);
+	}
+	if (n < (ssize_t)sizeof(Elf32_Ehdr) || memcmp(h, ELFMAG, SELFMAG))
+		return 0;
+	/* e_machine is at the same offset in both classes; little-endian. */
+	return h[EI_CLASS] == ELFCLASS32 && h[EI_DATA] == ELFDATA2LSB &&
+	       (h[18] | h[19] << 8) == EM_386;
+}
+
+/*
+ * The i386 library: in the build tree (build32/src/.libs next to this
+ * program), then in ../lib/i386-linux-gnu next to it (the default
+ * LOF_LIBDIR32 of an install under any prefix), then in LOF_LIBDIR32.
+ * Return: a malloc'ed path, or NULL.
+ */
+static char *find_library32(void)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	exe[n < 0 ? 0 : n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash) {
+		*slash = '\0';
+		snprintf(path, sizeof(path), "%s/build32/src/.libs/" LIBNAME,
+			 exe);
+		if (existing(path))
+			return realpath(path, NULL);
+		snprintf(path, sizeof(path),
+			 "%s/../lib/i386-linux-gnu/" LIBNAME, exe);
+		if (existing(path))
+			return realpath(path, NULL);
+	}
+	if (existing(LOF_LIBDIR32 "/" LIBNAME))
+		return realpath(LOF_LIBDIR32 "/" LIBNAME, NULL);
 	return NULL;
 }
 
@@ -500,7 +609,8 @@ static void print_engine_comment(const char *const *values)
 static void __attribute__((noreturn))
 dry_run(const char *preload, const char *const *values, char **cmd)
 {
-	printf("LD_PRELOAD=%s\n", preload);
+	if (preload)
+		printf("LD_PRELOAD=%s\n", preload);
 	for (size_t i = 0; i < lof_noptions; i++) {
 		if (values[i])
 			printf(ENV_PREFIX "%s=%s\n", lof_options[i].name,
@@ -632,7 +742,29 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		usage_error("no command given");
 
-	lib = library ? check_library(library) : find_library();
+	lib = NULL;
+	if (library)
+		lib = check_library(library);
+#if defined(__x86_64__)
+	else if (program_is_i386(which(argv[optind]), 0)) {
+		/* A 32-bit program: ld.so would refuse the x86_64 library. */
+		lib = find_library32();
+		if (!lib) {
+			fprintf(stderr, PROGRAM ": warning: '%s' is a 32-bit "
+				"program and the i386 " LIBNAME " is not "
+				"installed (looked in build32/src/.libs and "
+				"../lib/i386-linux-gnu next to this program "
+				"and in " LOF_LIBDIR32 "): "
+				"running it without lockonfault\n",
+				argv[optind]);
+			if (dry)
+				dry_run(NULL, values, argv + optind);
+			goto run;
+		}
+	}
+#endif
+	if (!lib)
+		lib = find_library();
 	if (!lib)
 		usage_error("cannot find " LIBNAME " (looked in src/.libs "
 			    "and ../lib next to this program, and in "
@@ -655,6 +787,9 @@ int main(int argc, char **argv)
 			 lof_options[i].name);
 		set_env(name, values[i]);
 	}
+#if defined(__x86_64__)
+run:
+#endif
 	execvp(argv[optind], argv + optind);
 	c = errno;
 	fprintf(stderr, PROGRAM ": cannot run '%s': %s\n", argv[optind],

@@ -18,8 +18,18 @@ for d in $deps; do
 done
 [ -f /usr/include/stdio.h ] || missing="$missing libc6-dev"
 [ -f /usr/include/cmocka.h ] || missing="$missing libcmocka-dev"
-ls /usr/include/*/libunwind.h /usr/include/libunwind.h >/dev/null 2>&1 ||
-	missing="$missing libunwind-dev"
+have_unwind=no
+for h in /usr/include/libunwind.h /usr/include/*/libunwind.h; do
+	[ -f "$h" ] && have_unwind=yes
+done
+[ "$have_unwind" = yes ] || missing="$missing libunwind-dev"
+# The i386 library (for 32-bit programs) on x86_64: gcc -m32's headers
+# and libraries. configure leaves the i386 library out without them.
+if [ "$(uname -m)" = x86_64 ] &&
+	! echo 'int main(void) { return 0; }' |
+	gcc -m32 -x c - -o /dev/null >/dev/null 2>&1; then
+	missing="$missing gcc-multilib"
+fi
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "build.sh: installing$missing"

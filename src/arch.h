@@ -54,6 +54,31 @@ static inline long arch_syscall6(long n, long a, long b, long c, long d,
 			     : "memory", "cc");
 	return x0;
 }
+#elif defined(__i386__)
+/*
+ * int $0x80: number in eax, arguments in ebx, ecx, edx, esi, edi, ebp.
+ * ebp may be the frame pointer and ebx the PIC register, so the first
+ * and sixth arguments go through memory and ebp is saved around the
+ * call. (int $0x80 costs more than the vDSO's sysenter, but the calls
+ * that matter here are memory management, not hot paths.)
+ */
+static inline long arch_syscall6(long n, long a, long b, long c, long d,
+				 long e, long f)
+{
+	long af[2] = { a, f };
+	long *p = af;
+	long ret;
+
+	__asm__ __volatile__("pushl %%ebp\n\t"
+			     "movl 4(%%ebx), %%ebp\n\t"
+			     "movl (%%ebx), %%ebx\n\t"
+			     "int $0x80\n\t"
+			     "popl %%ebp"
+			     : "=a"(ret), "+b"(p)
+			     : "0"(n), "c"(b), "d"(c), "S"(d), "D"(e), "m"(af)
+			     : "memory", "cc");
+	return ret;
+}
 #else
 #error "lockonfault: add this architecture's system call to src/arch.h"
 #endif
@@ -71,7 +96,7 @@ enum lof_access {
  */
 static inline int arch_fault_access(void *ctx)
 {
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__i386__)
 	ucontext_t *uc = ctx;
 	unsigned long err = (unsigned long)uc->uc_mcontext.gregs[REG_ERR];
 

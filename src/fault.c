@@ -303,7 +303,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 	struct batch_hist hist;
 	struct region r;
 	size_t pages;
-	long t0;
+	long long t0;
 	int rc, access, prot;
 
 	if (!region_lookup(&lof_regions, addr, &r)) {
@@ -435,7 +435,7 @@ void engine_resolve(uintptr_t addr, size_t len)
 	     at = r.end) {
 		uintptr_t lo = r.start > at ? r.start : at;
 		uintptr_t hi = r.end < e ? r.end : e;
-		long t0 = sys_clock_ns();
+		long long t0 = sys_clock_ns();
 
 		if (r.prot == PROT_NONE)
 			continue;

@@ -54,7 +54,7 @@
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
 ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
-ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 		       struct sockaddr *addr, socklen_t *alen);
 size_t __fread_chk(void *buf, size_t buflen, size_t size, size_t n, FILE *f);
@@ -63,10 +63,10 @@ char *__fgets_chk(char *s, size_t size, int n, FILE *f);
 static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real___read_chk)(int, void *, size_t, size_t);
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
-static ssize_t (*real_pread64)(int, void *, size_t, off_t);
+static ssize_t (*real_pread64)(int, void *, size_t, off64_t);
 static ssize_t (*real_readv)(int, const struct iovec *, int);
 static ssize_t (*real_preadv)(int, const struct iovec *, int, off_t);
-static ssize_t (*real_preadv64)(int, const struct iovec *, int, off_t);
+static ssize_t (*real_preadv64)(int, const struct iovec *, int, off64_t);
 static ssize_t (*real_preadv2)(int, const struct iovec *, int, off_t, int);
 static ssize_t (*real_recv)(int, void *, size_t, int);
 static ssize_t (*real___recv_chk)(int, void *, size_t, size_t, int);
@@ -75,7 +75,7 @@ static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *,
 static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
-static ssize_t (*real_pwrite64)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
 static ssize_t (*real_writev)(int, const struct iovec *, int);
 static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
 static ssize_t (*real_send)(int, const void *, size_t, int);
@@ -123,7 +123,7 @@ static int (*real_statx)(int, const char *, int, unsigned int,
 			 struct statx *);
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
 static ssize_t (*real___pread_chk)(int, void *, size_t, off_t, size_t);
-static ssize_t (*real___pread64_chk)(int, void *, size_t, off_t, size_t);
+static ssize_t (*real___pread64_chk)(int, void *, size_t, off64_t, size_t);
 static ssize_t (*real___recvfrom_chk)(int, void *, size_t, size_t, int,
 				      struct sockaddr *, socklen_t *);
 static size_t (*real___fread_chk)(void *, size_t, size_t, size_t, FILE *);
@@ -191,7 +191,7 @@ LOF_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 	return REAL(pread)(fd, buf, n, off);
 }
 
-LOF_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
+LOF_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 {
 	OPEN(buf, n);
 	return REAL(pread64)(fd, buf, n, off);
@@ -209,7 +209,7 @@ LOF_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int n, off_t off)
 	return REAL(preadv)(fd, iov, n, off);
 }
 
-LOF_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int n, off_t off)
+LOF_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int n, off64_t off)
 {
 	resolve_iov(iov, n);
 	return REAL(preadv64)(fd, iov, n, off);
@@ -264,7 +264,7 @@ LOF_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	return REAL(pwrite)(fd, buf, n, off);
 }
 
-LOF_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+LOF_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
 	OPEN(buf, n);
 	return REAL(pwrite64)(fd, buf, n, off);
@@ -591,7 +591,7 @@ LOF_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off,
 	return REAL(__pread_chk)(fd, buf, n, off, buflen);
 }
 
-LOF_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
+LOF_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off,
 				 size_t buflen)
 {
 	OPEN(buf, n);

@@ -61,9 +61,19 @@ LOF_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 }
 
 LOF_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
-			off_t off)
+			off64_t off)
 {
-	return mmap(addr, len, prot, flags, fd, off);
+	/*
+	 * On 32-bit, off_t is 32 bits and the engine takes an off_t: an
+	 * offset past it goes to the kernel unchanged (sys_mmap takes the
+	 * full offset). On 64-bit the two types are the same.
+	 */
+	if ((off_t)off != off) {
+		long r = sys_mmap(addr, len, prot, flags, fd, off);
+
+		return ret_long(r) == -1 ? MAP_FAILED : (void *)r;
+	}
+	return mmap(addr, len, prot, flags, fd, (off_t)off);
 }
 
 LOF_EXPORT int munmap(void *addr, size_t len)

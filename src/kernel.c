@@ -41,11 +41,11 @@ int kernel_cap_ipc_lock(void)
 
 uint64_t kernel_memlock_limit(void)
 {
-	struct rlimit rl;
+	struct rlimit64 rl;	/* prlimit64's: 64-bit fields on 32-bit too */
 
 	if (syscall(SYS_prlimit64, 0, RLIMIT_MEMLOCK, NULL, &rl))
 		return UINT64_MAX;
-	return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+	return rl.rlim_cur == RLIM64_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 }
 
 static unsigned long read_ulong(const char *path)
@@ -66,7 +66,7 @@ static unsigned long read_ulong(const char *path)
 
 void kernel_probe(struct lof_kernel *k)
 {
-	struct rlimit rl;
+	struct rlimit64 rl;
 
 	k->mlock2_errno = -sys_mlock2(NULL, 0, 0);
 	k->onfault_errno = -sys_mlock2(NULL, 0, MLOCK_ONFAULT);
@@ -74,9 +74,9 @@ void kernel_probe(struct lof_kernel *k)
 	k->cap_ipc_lock = kernel_cap_ipc_lock();
 	k->memlock_cur = k->memlock_max = UINT64_MAX;
 	if (syscall(SYS_prlimit64, 0, RLIMIT_MEMLOCK, NULL, &rl) == 0) {
-		if (rl.rlim_cur != RLIM_INFINITY)
+		if (rl.rlim_cur != RLIM64_INFINITY)
 			k->memlock_cur = rl.rlim_cur;
-		if (rl.rlim_max != RLIM_INFINITY)
+		if (rl.rlim_max != RLIM64_INFINITY)
 			k->memlock_max = rl.rlim_max;
 	}
 	k->max_map_count = read_ulong("/proc/sys/vm/max_map_count");

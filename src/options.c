@@ -36,6 +36,9 @@ static const char *const log_names[] = { "error", "warn", "info", "debug",
 					 NULL };
 
 #define OFF(field) offsetof(struct lof_config, field)
+/* 1 TiB, or all a 32-bit size can say. */
+#define SIZE_MAX_BOUND \
+	(sizeof(long) > 4 ? (unsigned long)(1ULL << 40) : ULONG_MAX)
 
 const struct lof_option lof_options[] = {
 	{ "BATCH", "batch", LOF_OPT_COUNT, OFF(batch), 1, 1UL << 20, NULL,
@@ -48,7 +51,7 @@ const struct lof_option lof_options[] = {
 	  1UL << 20, NULL, "1", "a page count from 1 to 1048576",
 	  "first batch where opening a batch locks all of it (sigsegv engine without kernel MLOCK_ONFAULT, private writable memory)" },
 	{ "MIN_SIZE", "min-size", LOF_OPT_SIZE, OFF(min_size), 0,
-	  1UL << 40, NULL, "1M", "a size such as 0, 4096, 64K, 1M or 1G",
+	  SIZE_MAX_BOUND, NULL, "1M", "a size such as 0, 4096, 64K, 1M or 1G",
 	  "lock calls smaller than this are passed to the kernel unchanged" },
 	{ "ENGINE", "engine", LOF_OPT_ENUM, OFF(engine), 0, 0, engine_names,
 	  "auto", "auto, sigsegv, native or off",

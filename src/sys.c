@@ -14,6 +14,7 @@
 #include "arch.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <linux/futex.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -36,9 +37,18 @@
 #define RAW6(n, a, b, c, d, e, f)                                          \
 	arch_syscall6(n, L(a), L(b), L(c), L(d), L(e), L(f))
 
-long sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+long sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
+	      off64_t off)
 {
+#ifdef SYS_mmap2
+	/* 32-bit: mmap2 takes the offset in 4096-byte units. */
+	if (off & 4095)
+		return -EINVAL;
+	return RAW(SYS_mmap2, addr, len, prot, flags, fd,
+		   (unsigned long)((uint64_t)off >> 12));
+#else
 	return RAW(SYS_mmap, addr, len, prot, flags, fd, off);
+#endif
 }
 
 int sys_munmap(void *addr, size_t len)
@@ -146,7 +156,13 @@ ssize_t sys_read(int fd, void *buf, size_t len)
 
 ssize_t sys_pread(int fd, void *buf, size_t len, off_t off)
 {
+#if defined(__i386__)
+	/* The 64-bit offset in two registers, low half first. */
+	return RAW(SYS_pread64, fd, buf, len, (uint32_t)(uint64_t)off,
+		   (uint32_t)((uint64_t)off >> 32));
+#else
 	return RAW(SYS_pread64, fd, buf, len, off);
+#endif
 }
 
 int sys_open(const char *path, int flags, int mode)
@@ -161,8 +177,14 @@ int sys_close(int fd)
 
 long sys_file_size(const char *path)
 {
+#ifdef SYS_newfstatat
 	struct stat st;
 	long r = RAW(SYS_newfstatat, AT_FDCWD, path, &st, 0);
+#else
+	/* 32-bit: glibc's struct stat64 is the kernel's. */
+	struct stat64 st;
+	long r = RAW(SYS_fstatat64, AT_FDCWD, path, &st, 0);
+#endif
 
 	return r < 0 ? r : (long)st.st_size;
 }
@@ -200,7 +222,7 @@ void lof_page_init(void)
 
 int (*sys_vdso_clock_gettime)(clockid_t, struct timespec *);
 
-long sys_clock_ns(void)
+long long sys_clock_ns(void)
 {
 	struct timespec ts;
 
@@ -212,5 +234,5 @@ long sys_clock_ns(void)
 		sys_vdso_clock_gettime(CLOCK_MONOTONIC, &ts);
 	else
 		RAW(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }

@@ -18,8 +18,9 @@
 
 #include "internal.h"
 
+/* off is 64 bits on 32-bit too (mmap64); the kernel's mmap2 on 32-bit. */
 LOF_AS_SAFE long sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
-			  off_t off);
+			  off64_t off);
 LOF_AS_SAFE int sys_munmap(void *addr, size_t len);
 LOF_AS_SAFE long sys_mremap(void *old, size_t old_len, size_t new_len,
 			    int flags, void *new_addr);
@@ -61,7 +62,7 @@ LOF_AS_SAFE int sys_sched_yield(void);
 LOF_AS_SAFE int sys_futex_wait(unsigned int *addr, unsigned int val, long ns);
 LOF_AS_SAFE void sys_futex_wake(unsigned int *addr);
 LOF_AS_SAFE pid_t sys_getpid(void);
-LOF_AS_SAFE long sys_clock_ns(void);
+LOF_AS_SAFE long long sys_clock_ns(void);
 
 /* libc's clock_gettime, set once at init (interpose-io.c). */
 extern int (*sys_vdso_clock_gettime)(clockid_t, struct timespec *);

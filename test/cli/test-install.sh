@@ -111,4 +111,20 @@ check "a program linked with -llockonfault locks on fault under the default engi
 LOCKONFAULT_ENGINE=sigsegv LD_LIBRARY_PATH=$P/lib "$T/use" >"$T/out" 2>>"$T/log"
 check "the same under LOCKONFAULT_ENGINE=sigsegv: one fault ($(cat "$T/out"))" \
 	grep -q "^engine=sigsegv faults=1 locked_kb=[1-9]" "$T/out"
+# The i386 library, where make all built one: installed next to the
+# x86_64 one (lib/i386-linux-gnu), and the installed wrapper gives it to
+# a 32-bit program.
+if [ -f "$B/build32/src/.libs/liblockonfault.so" ]; then
+	check "installed $PREFIX/lib/i386-linux-gnu/liblockonfault.so" \
+		[ -s "$P/lib/i386-linux-gnu/liblockonfault.so" ]
+	echo 'int main(void) { return 3; }' >"$T/p32.c"
+	${CC32:-gcc -m32} -o "$T/p32" "$T/p32.c" >>"$T/log" 2>&1
+	"$P/bin/lockonfault" --dry-run "$T/p32" >"$T/out" 2>>"$T/log"
+	check "the installed wrapper preloads the installed i386 library for a 32-bit program" \
+		eval '[ "$(sed -n 1p "$T/out")" = "LD_PRELOAD=$(cd "$P/lib/i386-linux-gnu" && pwd -P)/liblockonfault.so" ]'
+	"$P/bin/lockonfault" --stats -- "$T/p32" >"$T/out" 2>"$T/log"
+	rc=$?
+	check "the installed wrapper runs a 32-bit program under it (exit $rc)" \
+		eval '[ $rc -eq 3 ] && grep -q "^lockonfault: engine=" "$T/log" && ! grep -q "wrong ELF class" "$T/log"'
+fi
 echo "1..$n"

@@ -16,7 +16,11 @@
  *                                       PAGEOUT, POPULATE_READ/WRITE,
  *                                       DONTNEED_LOCKED, COLLAPSE)
  *   memfd_secret, mseal                 ENOSYS
- *   a system call of another ABI        ENOSYS (i386 or x32 on x86_64)
+ *   a system call of another ABI        ENOSYS (x32 on x86_64)
+ *
+ * On x86_64, i386 programs (int $0x80, AUDIT_ARCH_I386, their own call
+ * numbers) get the same answers, so a 32-bit program under the filter
+ * sees Linux 4.3 too.
  *
  * Every other call is allowed. Only this surface is modelled: the other
  * system calls added since 4.3 (statx, clone3, io_uring...) still work.
@@ -44,7 +48,12 @@
 #define K43_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-/* Numbers newer than some headers; the same in both tables (>= 424). */
+/* i386's numbers for the calls the filter answers (arch/x86/entry/syscalls). */
+#define K43_I386_MLOCKALL	152
+#define K43_I386_MADVISE	219
+#define K43_I386_MLOCK2		376
+
+/* Numbers newer than some headers; the same in every table (>= 424). */
 #ifndef SYS_memfd_secret
 #define SYS_memfd_secret 447
 #endif
@@ -73,6 +82,8 @@
 enum {
 	L_LD_ARCH, L_ARCH, L_LD_NR, L_X32, L_MLOCK2, L_SECRET, L_MSEAL,
 	L_MLOCKALL, L_MADVISE,
+	L_ARCH32, L_LD_NR32, L_MLOCK2_32, L_SECRET32, L_MSEAL32,
+	L_MLOCKALL32, L_MADVISE32,
 	L_LD_FLAGS, L_ONFAULT,
 	L_LD_ADVICE, L_FREE, L_NEW_LO, L_NEW_HI,
 	L_ALLOW, L_EINVAL, L_ENOSYS,
@@ -88,8 +99,8 @@ static int install_filter(void)
 {
 	struct sock_filter f[L_COUNT] = {
 		[L_LD_ARCH] = K43_LD(offsetof(struct seccomp_data, arch)),
-		/* Another ABI's numbers mean other calls: refuse them all. */
-		[L_ARCH] = K43_J(L_ARCH, BPF_JEQ, K43_ARCH, L_LD_NR, L_ENOSYS),
+		/* Another ABI's numbers mean other calls: i386's below. */
+		[L_ARCH] = K43_J(L_ARCH, BPF_JEQ, K43_ARCH, L_LD_NR, L_ARCH32),
 		[L_LD_NR] = K43_LD(offsetof(struct seccomp_data, nr)),
 		/* x32 calls (x86_64 only; never set on aarch64): refuse. */
 		[L_X32] = K43_J(L_X32, BPF_JGE, K43_X32_BIT, L_ENOSYS, L_MLOCK2),
@@ -105,6 +116,30 @@ static int install_filter(void)
 				     L_LD_FLAGS, L_MADVISE),
 		[L_MADVISE] = K43_J(L_MADVISE, BPF_JEQ, SYS_madvise,
 				    L_LD_ADVICE, L_ALLOW),
+		/*
+		 * i386 on x86_64: the same answers by i386's numbers (its
+		 * arguments are the 32-bit values, zero-extended). Any other
+		 * ABI: refuse every call.
+		 */
+#if defined(__x86_64__)
+		[L_ARCH32] = K43_J(L_ARCH32, BPF_JEQ, AUDIT_ARCH_I386,
+				   L_LD_NR32, L_ENOSYS),
+#else
+		[L_ARCH32] = K43_J(L_ARCH32, BPF_JEQ, K43_ARCH, L_ENOSYS,
+				   L_ENOSYS),
+#endif
+		[L_LD_NR32] = K43_LD(offsetof(struct seccomp_data, nr)),
+		[L_MLOCK2_32] = K43_J(L_MLOCK2_32, BPF_JEQ, K43_I386_MLOCK2,
+				      L_ENOSYS, L_SECRET32),
+		[L_SECRET32] = K43_J(L_SECRET32, BPF_JEQ, SYS_memfd_secret,
+				     L_ENOSYS, L_MSEAL32),
+		[L_MSEAL32] = K43_J(L_MSEAL32, BPF_JEQ, SYS_mseal, L_ENOSYS,
+				    L_MLOCKALL32),
+		[L_MLOCKALL32] = K43_J(L_MLOCKALL32, BPF_JEQ,
+				       K43_I386_MLOCKALL, L_LD_FLAGS,
+				       L_MADVISE32),
+		[L_MADVISE32] = K43_J(L_MADVISE32, BPF_JEQ, K43_I386_MADVISE,
+				      L_LD_ADVICE, L_ALLOW),
 		/* mlockall(flags): MCL_ONFAULT set is EINVAL. */
 		[L_LD_FLAGS] = K43_LD(K43_ARG_LO(0)),
 		[L_ONFAULT] = K43_J(L_ONFAULT, BPF_JSET, K43_MCL_ONFAULT,
