@@ -66,10 +66,13 @@ unsigned int sig_unsettled_waiters;
 /*
  * The mapping budget: vm.max_map_count, read at init, and an estimate
  * of the mappings in use: those the process had at init plus two for
- * every batch resolved (lof_stats.faults: a batch inside a pending
- * range splits it in three). Merges make the estimate high, never low.
+ * every batch opened from pending (a batch inside a pending range
+ * splits it in three). Merges make the estimate high, never low. A
+ * write that only widens a batch a read opened read-only (emulation)
+ * splits nothing new and is not counted.
  */
 static unsigned long map_limit, map_base;
+static unsigned long opens;
 
 void sig_budget_init(unsigned long limit, unsigned long base)
 {
@@ -273,7 +276,7 @@ static size_t plan(uintptr_t addr, const struct region *r,
 				   addr, (r->end - r->start) >> lof_page_shift,
 				   lof_page_size, hist);
 	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(
-				&lof_stats.faults, __ATOMIC_RELAXED), map_limit);
+				&opens, __ATOMIC_RELAXED), map_limit);
 	if (shift >= BATCH_SHIFT_ALL) {
 		/* The last resort: what the kernel's MLOCK_ONFAULT does. */
 		log_warn_once("near vm.max_map_count: resolving whole regions");
@@ -358,6 +361,19 @@ static int fault_locked(uintptr_t addr, void *uc)
 		 * release or a registration (sig_unsettled is odd).
 		 */
 		return unsettled(seq, gen) ? HANDLED : NOT_OURS;
+	}
+	/*
+	 * Emulation: a write to a page a read opened read-only finds it
+	 * present (the zero page); reopening it writable is no new split.
+	 */
+	if (prot == r.prot && sig_emulate && access == LOF_ACCESS_WRITE &&
+	    batch_locks(&r)) {
+		unsigned char v = 0;
+
+		if (sys_mincore((void *)page, lof_page_size, &v) || !(v & 1))
+			__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
+	} else {
+		__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
 	}
 	pages = plan(addr, &r, &hist, &b0, &b1);
 	rc = sys_mprotect((void *)b0, b1 - b0, prot);
