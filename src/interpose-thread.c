@@ -42,6 +42,7 @@ static void open_given_stack(const pthread_attr_t *attr)
 	if (!stk || !size || top < size)
 		return;		/* no stack given: glibc's own */
 	n = size < START_OPEN ? size : START_OPEN;
+	sig_keep_open(page_down(top - n), page_up(top));
 	engine_resolve(top - n, n);
 }
 

@@ -316,10 +316,78 @@ static int pend_absent(uintptr_t start, uintptr_t end)
 	return r;
 }
 
+/*
+ * Memory that must never be PROT_NONE though it may lie in a locked
+ * range: the top of a stack the program gave a thread, where glibc puts
+ * the thread's descriptor and TLS (errno, our own per-thread state). A
+ * range locked after the thread started would otherwise take its TLS
+ * away from under it, and its first fault could not even be handled
+ * (issue 12 k). Written under the table lock.
+ */
+static struct {
+	uintptr_t lo, hi;
+} kept[64];
+static unsigned int nkept;
+
+void sig_keep_open(uintptr_t lo, uintptr_t hi)
+{
+	sigset_t saved;
+
+	region_lock(&saved);
+	for (unsigned int i = 0; i < nkept; i++)
+		if (kept[i].lo == lo && kept[i].hi == hi)
+			goto out;
+	if (nkept < ARRAY_SIZE(kept)) {
+		kept[nkept].lo = lo;
+		kept[nkept].hi = hi;
+		nkept++;
+	} else {
+		log_warn_once("too many thread stacks given: the top of %p-%p may be made pending",
+			      (void *)lo, (void *)hi);
+	}
+out:
+	region_unlock(&saved);
+}
+
+static int lock_ordinary(const struct maps_entry *e, struct reg_ctx *c);
+
+/* Register e around a kept-open zone inside it. Return 1 if it did. */
+static int around_kept(const struct maps_entry *e, struct reg_ctx *c)
+{
+	for (unsigned int i = 0; i < nkept; i++) {
+		uintptr_t lo = kept[i].lo > e->start ? kept[i].lo : e->start;
+		uintptr_t hi = kept[i].hi < e->end ? kept[i].hi : e->end;
+		struct maps_entry part = *e;
+
+		if (lo >= hi)
+			continue;
+		if (e->start < lo) {
+			part.end = lo;
+			sig_register_piece(&part, c);
+		}
+		part = *e;
+		part.start = lo;
+		part.end = hi;
+		part.offset += lo - e->start;
+		lock_ordinary(&part, c);
+		if (hi < e->end) {
+			part = *e;
+			part.start = hi;
+			part.offset += hi - e->start;
+			sig_register_piece(&part, c);
+		}
+		return 1;
+	}
+	return 0;
+}
+
 int sig_register_piece(const struct maps_entry *e, void *arg)
 {
 	struct reg_ctx *c = arg;
 	int r;
+
+	if (nkept && around_kept(e, c))
+		return 0;
 
 	/* What the kernel's populate would answer, lazily or not. */
 	if (c->populate && !c->err && engine_past_eof(e))
@@ -343,6 +411,14 @@ int sig_register_piece(const struct maps_entry *e, void *arg)
 		log_warn_once("cannot protect %p-%p (errno %d): locking it the ordinary way",
 			      (void *)e->start, (void *)e->end, -r);
 	}
+	return lock_ordinary(e, c);
+}
+
+/* Lock e as the call asked, without making anything pending. */
+static int lock_ordinary(const struct maps_entry *e, struct reg_ctx *c)
+{
+	int r;
+
 	/*
 	 * Over the kernel's lock-on-fault the call locked it already; else
 	 * nothing did yet. Without MLOCK_ONFAULT, mlock is the only lock

@@ -167,6 +167,12 @@ struct reg_ctx {
 /* May the engine make this mapping PROT_NONE? */
 int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c);
 
+/*
+ * Never make [lo, hi) pending: the top of a stack the program gave a
+ * thread (its descriptor and TLS). Takes the table lock.
+ */
+void sig_keep_open(uintptr_t lo, uintptr_t hi);
+
 /* A maps_walk callback: make one mapping of a locked range pending. */
 int sig_register_piece(const struct maps_entry *e, void *arg);
 

@@ -10,6 +10,11 @@
  *  j. Two threads forking at once, each with its own signal mask: the
  *     mask saved across fork was one static, so a thread could come
  *     back from fork with the other's mask.
+ *  k. A thread running on a stack the program gave it, in a pool the
+ *     program locks after the thread started: the top of that stack
+ *     holds the thread's descriptor and TLS, which must never become
+ *     PROT_NONE (the thread's own errno, and the fault handler's
+ *     per-thread state, live there).
  *  m. No file descriptor left (RLIMIT_NOFILE reached), so the engine
  *     cannot read /proc/self/maps: mlock used to fail with EMFILE after
  *     the kernel had accepted the lock. It must return 0, and the
@@ -148,6 +153,50 @@ static void forks_at_once(void *arg)
 	_exit(mask_bad ? 31 : 0);
 }
 
+#define POOL (16 << 20)
+#define STACK (1 << 20)
+
+static char *pool;
+static volatile int phase;
+
+static void *pool_thread(void *arg)
+{
+	volatile char *far = pool;	/* the pool's bottom, far from us */
+
+	(void)arg;
+	phase = 1;
+	while (phase < 2)
+		;
+	/* The pool is locked now: TLS, our stack, and a pending page. */
+	errno = 0;
+	far[0] = 1;
+	far[4096 * 7] = 2;
+	errno = EINTR;
+	phase = errno == EINTR && far[0] == 1 ? 3 : 4;
+	return NULL;
+}
+
+static void tls_in_pool(void *arg)
+{
+	pthread_attr_t at;
+	pthread_t t;
+
+	(void)arg;
+	pool = mmap(NULL, POOL, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pool == MAP_FAILED || pthread_attr_init(&at) ||
+	    pthread_attr_setstack(&at, pool + POOL - STACK, STACK) ||
+	    pthread_create(&t, &at, pool_thread, NULL))
+		_exit(40);
+	while (phase < 1)
+		;
+	if (mlock(pool, POOL))
+		_exit(41);
+	phase = 2;
+	pthread_join(t, NULL);
+	_exit(phase == 3 ? 0 : 42);
+}
+
 static void run(void (*fn)(void *), const char *what)
 {
 	char buf[80];
@@ -172,13 +221,16 @@ static void run(void (*fn)(void *), const char *what)
 int main(void)
 {
 	probe_require_preloaded();
-	plan(3);
+	plan(4);
 	run(zero_length_then_fork,
 	    "b: mlock(p + 0xd000, 0) in a file mapping, then fork: both sides "
 	    "run on");
 	run(forks_at_once,
 	    "j: two threads fork 300 times each at once: each keeps its own "
 	    "signal mask");
+	run(tls_in_pool,
+	    "k: a pool locked after a thread started on a stack in it: the "
+	    "thread's TLS stays usable");
 	run(no_fd_left,
 	    "m: no file descriptor left: mlock of 16 MiB returns 0, pages "
 	    "locked, data kept");
