@@ -30,6 +30,7 @@
 
 #include "log.h"
 #include "maps.h"
+#include "region.h"
 #include "sys.h"
 
 #ifndef MLOCK_ONFAULT
@@ -67,7 +68,10 @@ int native_mlock(const void *addr, size_t len, unsigned int flags)
 	e = page_up(a + len);
 	if (e <= s)
 		return r;
+	/* Calls from a handler our own reads of /proc raise go straight on. */
+	lof_in_engine++;
 	maps_walk(s, e, native_piece, &err);
+	lof_in_engine--;
 	return err;
 }
 

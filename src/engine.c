@@ -140,10 +140,21 @@ int engine_past_eof(const struct maps_entry *e)
 /* The calls                                                           */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The engine to use for a call: none when this thread is already inside
+ * it (a synchronous signal raised by the engine's own system call ran a
+ * handler that called us): the call goes to the kernel as it is, which
+ * can only leave a stale entry behind, never a deadlock.
+ */
+static int mode(void)
+{
+	return lof_in_engine ? LOF_MODE_PASS : lof_mode;
+}
+
 int engine_mlock(const void *addr, size_t len, unsigned int flags,
 		 int is_mlock2)
 {
-	switch (lof_mode) {
+	switch (mode()) {
 	case LOF_MODE_NATIVE:
 		return native_mlock(addr, len, flags);
 	case LOF_MODE_SIGSEGV:
@@ -159,14 +170,14 @@ int engine_mlock(const void *addr, size_t len, unsigned int flags,
 
 int engine_munlock(const void *addr, size_t len)
 {
-	if (lof_mode == LOF_MODE_SIGSEGV)
+	if (mode() == LOF_MODE_SIGSEGV)
 		return sig_munlock(addr, len);
 	return sys_munlock(addr, len);
 }
 
 int engine_mlockall(int flags)
 {
-	switch (lof_mode) {
+	switch (mode()) {
 	case LOF_MODE_NATIVE:
 		return native_mlockall(flags);
 	case LOF_MODE_SIGSEGV:
@@ -179,21 +190,21 @@ int engine_mlockall(int flags)
 
 int engine_munlockall(void)
 {
-	if (lof_mode == LOF_MODE_SIGSEGV)
+	if (mode() == LOF_MODE_SIGSEGV)
 		return sig_munlockall();
 	return sys_munlockall();
 }
 
 int engine_munmap(void *addr, size_t len)
 {
-	if (lof_mode == LOF_MODE_SIGSEGV)
+	if (mode() == LOF_MODE_SIGSEGV)
 		return sig_munmap(addr, len);
 	return sys_munmap(addr, len);
 }
 
 int engine_mprotect(void *addr, size_t len, int prot)
 {
-	if (lof_mode == LOF_MODE_SIGSEGV)
+	if (mode() == LOF_MODE_SIGSEGV)
 		return sig_mprotect(addr, len, prot);
 	return sys_mprotect(addr, len, prot);
 }
@@ -201,7 +212,7 @@ int engine_mprotect(void *addr, size_t len, int prot)
 long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		 off_t off)
 {
-	switch (lof_mode) {
+	switch (mode()) {
 	case LOF_MODE_NATIVE:
 		return native_mmap(addr, len, prot, flags, fd, off);
 	case LOF_MODE_SIGSEGV:
@@ -216,7 +227,7 @@ long engine_mmap(void *addr, size_t len, int prot, int flags, int fd,
 long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		   void *new_addr)
 {
-	if (lof_mode == LOF_MODE_SIGSEGV)
+	if (mode() == LOF_MODE_SIGSEGV)
 		return sig_mremap(old, old_len, new_len, flags, new_addr);
 	return sys_mremap(old, old_len, new_len, flags, new_addr);
 }

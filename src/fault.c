@@ -60,6 +60,7 @@
 int sig_batch_lock;
 int sig_emulate;
 int sig_charge;
+LOF_TLS unsigned int lof_in_engine;
 unsigned int sig_unsettled;
 unsigned int sig_unsettled_waiters;
 
@@ -408,8 +409,11 @@ static int fault_locked(uintptr_t addr, void *uc)
 static int fault(uintptr_t addr, void *uc)
 {
 	unsigned int e = reader_enter();
-	int r = fault_locked(addr, uc);
+	int r;
 
+	lof_in_engine++;
+	r = fault_locked(addr, uc);
+	lof_in_engine--;
 	reader_exit(e);
 	return r;
 }
@@ -442,6 +446,7 @@ void engine_resolve(uintptr_t addr, size_t len)
 		return;
 	sys_block_async(&saved);
 	epoch = reader_enter();
+	lof_in_engine++;
 	/*
 	 * Entry by entry, lock-free like the handler. A piece that is
 	 * already open costs an mprotect that changes nothing.
@@ -463,6 +468,7 @@ void engine_resolve(uintptr_t addr, size_t len)
 			stat_add(failures, 1);
 		}
 	}
+	lof_in_engine--;
 	reader_exit(epoch);
 	sys_sigprocmask(SIG_SETMASK, &saved, NULL);
 }

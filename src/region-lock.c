@@ -17,14 +17,26 @@
 /* The writer lock of lof_regions. */
 static pthread_mutex_t table_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * How deep this thread is inside the engine: holding the writer lock,
+ * or inside a reader section of the fault path (fault.c). A signal the
+ * engine's own system call raises synchronously there (a seccomp
+ * SIGSYS, which blocking cannot hold back) may run a program handler
+ * that calls mlock or munmap: that call must not wait for the lock or
+ * the reader this thread already holds (issue 12 h). engine.c sends it
+ * straight to the kernel instead. (Defined in fault.c, whose readers
+ * count in it too.)
+ */
 void region_lock(sigset_t *saved)
 {
 	sys_block_async(saved);
 	pthread_mutex_lock(&table_mutex);
+	lof_in_engine++;
 }
 
 void region_unlock(const sigset_t *saved)
 {
+	lof_in_engine--;
 	pthread_mutex_unlock(&table_mutex);
 	sys_sigprocmask(SIG_SETMASK, saved, NULL);
 }

@@ -55,6 +55,12 @@ struct region_table {
 	unsigned int ntombs;		/* total ever written; ring index */
 };
 
+/*
+ * Non-zero while this thread holds the writer lock or is in a reader
+ * section of the fault path (region-lock.c).
+ */
+extern LOF_TLS unsigned int lof_in_engine;
+
 /* The library's table. */
 extern struct region_table lof_regions;
 

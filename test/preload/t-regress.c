@@ -7,6 +7,12 @@
  *  b. A zero-length mlock inside a file mapping, then fork: the engine
  *     once registered an empty range, which no removal could take out
  *     of the table; the child's fork hook looped on it for ever.
+ *  h. A synchronous signal raised by one of the engine's own system
+ *     calls while it holds its table lock (a seccomp SIGSYS trapping
+ *     openat, which the engine uses to read /proc under the lock, as a
+ *     sandbox might), whose handler calls mlock: the handler's call
+ *     must not wait for the lock its own thread holds. The handler
+ *     makes the trapped call fail with ENOSYS, as a sandbox would.
  *  j. Two threads forking at once, each with its own signal mask: the
  *     mask saved across fork was one static, so a thread could come
  *     back from fork with the other's mask.
@@ -31,9 +37,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "probe.h"
@@ -153,6 +165,62 @@ static void forks_at_once(void *arg)
 	_exit(mask_bad ? 31 : 0);
 }
 
+static char *scratch;
+static volatile int sigsys_seen;
+
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+#if defined(__x86_64__)
+	((ucontext_t *)uc)->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+#elif defined(__i386__)
+	((ucontext_t *)uc)->uc_mcontext.gregs[REG_EAX] = -ENOSYS;
+#else
+	(void)uc;
+#endif
+	sigsys_seen++;
+	if (scratch) {
+		/* Re-enters the library, which takes its table lock. */
+		mlock(scratch, 4096);
+		scratch = NULL;
+	}
+}
+
+static void sigsys_reentry(void *arg)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+	struct sigaction sa;
+	char *big;
+
+	(void)arg;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigsys;
+	sa.sa_flags = SA_SIGINFO;
+	scratch = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	big = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (scratch == MAP_FAILED || big == MAP_FAILED ||
+	    sigaction(SIGSYS, &sa, NULL) ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		_exit(50);
+	if (mlock(big, 64 << 20))
+		_exit(51);
+	big[12345] = 1;
+	munlock(big, 64 << 20);
+	printf("# h: %d SIGSYS delivered\n", sigsys_seen);
+	_exit(big[12345] == 1 ? 0 : 52);
+}
+
 #define POOL (16 << 20)
 #define STACK (1 << 20)
 
@@ -205,14 +273,25 @@ static void run(void (*fn)(void *), const char *what)
 
 	if (c == 0) {
 		setpgid(0, 0);	/* its own group, grandchildren included */
-		alarm(WATCHDOG);
 		fn(NULL);
 		_exit(0);
 	}
 	if (c > 0) {
+		/*
+		 * The watchdog is ours: a deadlocked child may have every
+		 * signal blocked, so its own alarm() would never fire.
+		 */
+		int done = 0;
+
 		setpgid(c, c);
-		waitpid(c, &st, 0);
+		for (int i = 0; i < WATCHDOG * 10 && !done; i++) {
+			done = waitpid(c, &st, WNOHANG) == c;
+			if (!done)
+				usleep(100000);
+		}
 		kill(-c, SIGKILL);	/* whatever a hang left behind */
+		if (!done)
+			waitpid(c, &st, 0);
 	}
 	ok(c > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s (%s)", what,
 	   probe_status_str(st, buf, sizeof(buf)));
@@ -221,10 +300,13 @@ static void run(void (*fn)(void *), const char *what)
 int main(void)
 {
 	probe_require_preloaded();
-	plan(4);
+	plan(5);
 	run(zero_length_then_fork,
 	    "b: mlock(p + 0xd000, 0) in a file mapping, then fork: both sides "
 	    "run on");
+	run(sigsys_reentry,
+	    "h: a SIGSYS raised inside the engine, whose handler calls "
+	    "mlock, does not deadlock");
 	run(forks_at_once,
 	    "j: two threads fork 300 times each at once: each keeps its own "
 	    "signal mask");
