@@ -18,6 +18,7 @@ for d in $deps; do
 done
 [ -f /usr/include/stdio.h ] || missing="$missing libc6-dev"
 [ -f /usr/include/cmocka.h ] || missing="$missing libcmocka-dev"
+[ -f /usr/include/uthash.h ] || missing="$missing uthash-dev"
 ls /usr/include/*/libunwind.h /usr/include/libunwind.h >/dev/null 2>&1 ||
 	missing="$missing libunwind-dev"
 if [ -n "$missing" ]; then
