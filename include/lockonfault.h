@@ -115,7 +115,8 @@ struct lof_site {
 	/*
 	 * Bytes asked for, summed over the calls: each range rounded out
 	 * to whole pages; for mlockall, the address space size (VmSize)
-	 * at the call.
+	 * at the call (the largest over the calls; with MCL_FUTURE, also
+	 * VmSize now, if larger).
 	 */
 	uint64_t asked_bytes;
 	/*

@@ -109,7 +109,7 @@ LOF_EXPORT int lof_lock_onfault(const void *addr, size_t len)
 	}
 	stats_locked();
 	sites_record((uintptr_t)__builtin_return_address(0),
-		     LOF_CALL_LOCK_ONFAULT, addr, len);
+		     LOF_CALL_LOCK_ONFAULT, addr, len, 0);
 	return 0;
 }
 

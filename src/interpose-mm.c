@@ -42,11 +42,11 @@ static int ret_int(int r)
  * is counted (sites.c).
  */
 static int locked(int r, uintptr_t pc, int call, const void *addr,
-		  size_t len)
+		  size_t len, int flags)
 {
 	if (r == 0) {
 		stats_locked();
-		sites_record(pc, call, addr, len);
+		sites_record(pc, call, addr, len, flags);
 	}
 	return r;
 }
@@ -66,7 +66,7 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd,
 			stats_sample();	/* may replace locked memory */
 		r = engine_mmap(addr, len, prot, flags, fd, off);
 		if ((flags & MAP_LOCKED) && !(r < 0 && r > -4096))
-			locked(0, pc, LOF_CALL_MMAP, (void *)r, len);
+			locked(0, pc, LOF_CALL_MMAP, (void *)r, len, 0);
 	}
 	return ret_long(r) == -1 ? MAP_FAILED : (void *)r;
 }
@@ -121,7 +121,7 @@ LOF_EXPORT int mprotect(void *addr, size_t len, int prot)
 LOF_EXPORT int mlock(const void *addr, size_t len)
 {
 	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, 0, 0),
-					    CALLER(), LOF_CALL_MLOCK, addr, len)
+					    CALLER(), LOF_CALL_MLOCK, addr, len, 0)
 				   : sys_mlock(addr, len));
 }
 
@@ -129,7 +129,7 @@ LOF_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
 {
 	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, flags, 1),
 					    CALLER(), LOF_CALL_MLOCK2, addr,
-					    len)
+					    len, 0)
 				   : sys_mlock2(addr, len, flags));
 }
 
@@ -144,7 +144,7 @@ LOF_EXPORT int munlock(const void *addr, size_t len)
 LOF_EXPORT int mlockall(int flags)
 {
 	return ret_int(lof_ready() ? locked(engine_mlockall(flags), CALLER(),
-					    LOF_CALL_MLOCKALL, NULL, 0)
+					    LOF_CALL_MLOCKALL, NULL, 0, flags)
 				   : sys_mlockall(flags));
 }
 

@@ -27,9 +27,10 @@
  * tail pages of a huge page, and needs root.)
  *
  * mlockall asks for the whole address space: its asked figure is VmSize
- * at the call, and its touched and locked figures are the process's
- * beyond what the other sites account for (given to the site that
- * called mlockall last; earlier mlockall sites show 0).
+ * at the call (the largest over its calls; with MCL_FUTURE, VmSize at
+ * the report if larger), and its touched and locked figures are the
+ * process's beyond what the other sites account for (given to the site
+ * that called mlockall last; earlier mlockall sites show 0).
  * Symbol names are found at report time with libunwind.
  */
 #include "config.h"
@@ -55,9 +56,25 @@
 /* Memory: mmap, never malloc                                          */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Blocks come first from a static arena, so that recording a call needs
+ * no system call and adds nothing to the process's locked memory: after
+ * mlockall(MCL_FUTURE) a new mapping of ours would be locked and
+ * charged to RLIMIT_MEMLOCK like the program's own (test/preload/
+ * t-rlimit.c counts VmLck to the page). The arena's pages are part of
+ * the library's data, mapped from the start. When it is used up, each
+ * block is a mapping of its own, unlocked at once. Arena blocks are
+ * never given back (uthash frees only its old bucket arrays).
+ */
 #define ALLOC_HDR 16
+#define ARENA_SIZE (64 * 1024)
 
-static void *site_alloc(size_t n)
+static char arena[ARENA_SIZE] __attribute__((aligned(16)));
+static size_t arena_used;
+static pthread_mutex_t arena_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* A mapping of its own; for the report's passing needs, too. */
+static void *map_alloc(size_t n)
 {
 	size_t len = page_up(n + ALLOC_HDR);
 	long p = sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -65,15 +82,34 @@ static void *site_alloc(size_t n)
 
 	if (p < 0 && p > -4096)
 		return NULL;
+	sys_munlock((void *)p, len);	/* mlockall(MCL_FUTURE) locked it */
 	*(size_t *)p = len;
 	return (char *)p + ALLOC_HDR;
+}
+
+static void *site_alloc(size_t n)
+{
+	size_t len = (n + ALLOC_HDR + 15) & ~(size_t)15;
+	char *a = NULL;
+
+	pthread_mutex_lock(&arena_mutex);
+	if (len <= ARENA_SIZE - arena_used) {
+		a = arena + arena_used;
+		arena_used += len;
+	}
+	pthread_mutex_unlock(&arena_mutex);
+	if (a) {
+		*(size_t *)a = 0;	/* 0: in the arena */
+		return a + ALLOC_HDR;
+	}
+	return map_alloc(n);
 }
 
 static void site_free(void *q)
 {
 	char *p = q;
 
-	if (p)
+	if (p && *(size_t *)(p - ALLOC_HDR))
 		sys_munmap(p - ALLOC_HDR, *(size_t *)(p - ALLOC_HDR));
 }
 
@@ -102,6 +138,7 @@ struct site {
 	uint64_t asked;		/* bytes */
 	uint64_t seq;		/* order of the last call, over all sites */
 	uint64_t lost;		/* ranges not remembered (table full) */
+	int future;		/* mlockall with MCL_FUTURE */
 	struct range *ranges;
 	size_t nranges, cap;
 	UT_hash_handle hh;
@@ -229,7 +266,8 @@ static uint64_t vm_size(void)
 	return kb << 10;
 }
 
-void sites_record(uintptr_t pc, int call, const void *addr, size_t len)
+void sites_record(uintptr_t pc, int call, const void *addr, size_t len,
+		  int flags)
 {
 	uintptr_t start = page_down((uintptr_t)addr);
 	uintptr_t end = page_up((uintptr_t)addr + len);
@@ -254,7 +292,12 @@ void sites_record(uintptr_t pc, int call, const void *addr, size_t len)
 		}
 	}
 	s->calls++;
-	s->asked += asked;
+	if (call != LOF_CALL_MLOCKALL)
+		s->asked += asked;
+	else if (asked > s->asked)
+		s->asked = asked;	/* the one address space, not a sum */
+	if (call == LOF_CALL_MLOCKALL && (flags & MCL_FUTURE))
+		s->future = 1;
 	s->seq = ++site_seq;
 	if (call != LOF_CALL_MLOCKALL && end > start)
 		add_range(s, start, end);
@@ -282,7 +325,7 @@ static int view_add(struct view *w, uintptr_t start, uintptr_t end)
 {
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 256;
-		struct vma *v = site_alloc(cap * sizeof(*v));
+		struct vma *v = map_alloc(cap * sizeof(*v));
 
 		if (!v)
 			return -1;
@@ -465,6 +508,7 @@ struct snap {
 	uintptr_t pc;
 	int call;
 	uint64_t calls, asked, seq, lost;
+	int future;
 	struct usage use;
 };
 
@@ -492,12 +536,14 @@ static int measure(struct measure *m)
 	int any_all = 0;
 
 	memset(m, 0, sizeof(*m));
+	uint64_t vm_now = vm_size();
+
 	m->have_view = view_read(&w) == 0;
 	m->pagemap = w.pagemap >= 0;
 
 	sites_lock(&saved);
 	cap = HASH_COUNT(sites);
-	m->s = cap ? site_alloc(cap * sizeof(*m->s)) : NULL;
+	m->s = cap ? map_alloc(cap * sizeof(*m->s)) : NULL;
 	if (cap && !m->s) {
 		sites_unlock(&saved);
 		view_free(&w);
@@ -513,11 +559,15 @@ static int measure(struct measure *m)
 		p->asked = s->asked;
 		p->seq = s->seq;
 		p->lost = s->lost;
+		p->future = s->future;
 		compact(s);
 		for (size_t r = 0; m->have_view && r < s->nranges; r++)
 			usage_range(&w, s->ranges[r].start, s->ranges[r].end,
 				    &p->use);
 		if (p->call == LOF_CALL_MLOCKALL) {
+			/* MCL_FUTURE asks for what was mapped since, too. */
+			if (p->future && vm_now > p->asked)
+				p->asked = vm_now;
 			any_all = 1;
 			if (!lastall || p->seq > lastall->seq)
 				lastall = p;
@@ -573,6 +623,7 @@ struct where {
 	uintptr_t pc;
 	char *object;
 	size_t size;
+	unsigned long offset;	/* file offset of pc */
 };
 
 static int name_object(const struct maps_entry *e, void *arg)
@@ -580,17 +631,19 @@ static int name_object(const struct maps_entry *e, void *arg)
 	struct where *w = arg;
 
 	lof_format(w->object, w->size, "%s", e->path);
+	w->offset = (unsigned long)(w->pc - e->start + e->offset);
 	return 1;
 }
 
 /*
  * The function (name+0xoffset of the return address) and the object
- * of pc; either is "" when unknown.
+ * of pc; either is "" when unknown. Return: pc's offset in the
+ * object's file (for addr2line), or 0.
  */
-static void name_pc(uintptr_t pc, char *fn, size_t fn_size, char *obj,
-		    size_t obj_size)
+static unsigned long name_pc(uintptr_t pc, char *fn, size_t fn_size,
+			     char *obj, size_t obj_size)
 {
-	struct where w = { pc, obj, obj_size };
+	struct where w = { pc, obj, obj_size, 0 };
 
 	fn[0] = '\0';
 	obj[0] = '\0';
@@ -614,6 +667,7 @@ static void name_pc(uintptr_t pc, char *fn, size_t fn_size, char *obj,
 				   (unsigned long)off + 1);
 	}
 #endif
+	return w.offset;
 }
 
 static const char *call_name(int call)
@@ -738,14 +792,17 @@ void sites_report(int fd)
 		const struct snap *s = &m.s[i];
 		size_t n;
 
+		unsigned long at;
+
 		asked += s->asked;
-		name_pc(s->pc, fn, sizeof(fn), obj, sizeof(obj));
+		at = name_pc(s->pc, fn, sizeof(fn), obj, sizeof(obj));
 		word(fnw, sizeof(fnw), fn);
 		word(objw, sizeof(objw), obj);
 		n = lof_format(buf, sizeof(buf),
-			       "lockonfault: site=%lu call=%s function=%s object=%s pc=%p calls=%lu asked_kb=%lu touched_kb=%lu locked_kb=%lu",
+			       "lockonfault: site=%lu call=%s function=%s object=%s offset=0x%lx pc=%p calls=%lu asked_kb=%lu touched_kb=%lu locked_kb=%lu",
 			       (unsigned long)i + 1, call_name(s->call), fnw,
-			       objw, (void *)s->pc, (unsigned long)s->calls,
+			       objw, at, (void *)s->pc,
+			       (unsigned long)s->calls,
 			       (unsigned long)(s->asked >> 10),
 			       (unsigned long)(s->use.touched >> 10),
 			       (unsigned long)(s->use.locked >> 10));

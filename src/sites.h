@@ -19,11 +19,12 @@
 /*
  * A lock call of kind call (LOF_CALL_*) made at return address pc
  * succeeded on [addr, addr + len) (ignored for mlockall, which records
- * the address space size). Cheap: a hash lookup under a mutex; names
- * are found only when a report is made.
+ * the address space size; flags are mlockall's, else 0). Cheap: a hash
+ * lookup under a mutex; names are found only when a report is made.
  * Context: the interposed lock calls; not in a signal handler.
  */
-void sites_record(uintptr_t pc, int call, const void *addr, size_t len);
+void sites_record(uintptr_t pc, int call, const void *addr, size_t len,
+		  int flags);
 
 /*
  * Write one "lockonfault: site=N ..." line per call site, the most
