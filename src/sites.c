@@ -385,7 +385,8 @@ static void view_line(struct view *w, char *line)
 /* Read /proc/self/smaps into w. Return: 0 or -1. */
 static int view_read(struct view *w)
 {
-	static char buf[65536];	/* the report is made by one thread */
+	const size_t size = 65536;
+	char *buf;	/* mapped: lof_sites_get may run in several threads */
 	size_t have = 0;
 	int fd = sys_open("/proc/self/smaps", O_RDONLY, 0);
 
@@ -393,8 +394,13 @@ static int view_read(struct view *w)
 	w->pagemap = -1;
 	if (fd < 0)
 		return -1;
+	buf = map_alloc(size);
+	if (!buf) {
+		sys_close(fd);
+		return -1;
+	}
 	for (;;) {
-		ssize_t n = sys_read(fd, buf + have, sizeof(buf) - 1 - have);
+		ssize_t n = sys_read(fd, buf + have, size - 1 - have);
 		char *p = buf, *nl;
 
 		if (n <= 0)
@@ -408,10 +414,11 @@ static int view_read(struct view *w)
 		}
 		have -= (size_t)(p - buf);
 		memmove(buf, p, have);
-		if (have == sizeof(buf) - 1)
+		if (have == size - 1)
 			have = 0;	/* a line longer than the buffer */
 	}
 	sys_close(fd);
+	site_free(buf);
 	w->pagemap = sys_open("/proc/self/pagemap", O_RDONLY, 0);
 	if (w->pagemap >= 0) {
 		uint64_t word;
