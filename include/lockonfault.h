@@ -8,7 +8,7 @@
  * and ask for lock-on-fault explicitly. See liblockonfault(7).
  *
  * Every function here may be called at any time, from any thread, also
- * before the library's constructor has run; none allocates memory.
+ * before the library's constructor has run; none calls malloc.
  */
 #ifndef LOCKONFAULT_H
 #define LOCKONFAULT_H
@@ -90,6 +90,59 @@ struct lof_stats {
  * than the first two fields.
  */
 int lof_stats_get(struct lof_stats *st, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Lock call sites                                                     */
+/* ------------------------------------------------------------------ */
+
+/* What a call site called: struct lof_site's call field. */
+#define LOF_CALL_MLOCK 1	/* mlock() */
+#define LOF_CALL_MLOCK2 2	/* mlock2() */
+#define LOF_CALL_MLOCKALL 3	/* mlockall() */
+#define LOF_CALL_MMAP 4		/* mmap() or mmap64() with MAP_LOCKED */
+#define LOF_CALL_LOCK_ONFAULT 5	/* lof_lock_onfault() */
+
+/*
+ * One place in the program that made lock calls: the figures of the
+ * LOCKONFAULT_STATS "site=" lines (liblockonfault(7) STATISTICS).
+ * Fields are only ever appended, as in struct lof_stats.
+ */
+struct lof_site {
+	uint32_t size;		/* bytes the library filled in */
+	uint32_t call;		/* LOF_CALL_* */
+	uint64_t pc;		/* return address of the call */
+	uint64_t calls;		/* successful calls made there */
+	/*
+	 * Bytes asked for, summed over the calls: each range rounded out
+	 * to whole pages; for mlockall, the address space size (VmSize)
+	 * at the call (the largest over the calls; with MCL_FUTURE, also
+	 * VmSize now, if larger).
+	 */
+	uint64_t asked_bytes;
+	/*
+	 * Of the pages asked for, those present now (touched and still
+	 * mapped), and those of them that are locked (in a VM_LOCKED
+	 * mapping). For mlockall, what the process has beyond the other
+	 * sites (see liblockonfault(7)).
+	 */
+	uint64_t touched_bytes;
+	uint64_t locked_bytes;
+	char function[128];	/* "name+0xoffset", or "" if unknown */
+	char object[256];	/* the file the call is in, or "" */
+};
+
+/*
+ * Fill out[0..n-1] (each size bytes, normally sizeof(struct lof_site))
+ * with the lock call sites seen so far, the most bytes asked first,
+ * measured now (/proc/self/smaps and /proc/self/pagemap: milliseconds
+ * for a large process). n may be 0 to count them.
+ * Thread-safe; not async-signal-safe (it takes a lock and reads
+ * symbol tables). Memory it needs comes from mmap, never malloc.
+ * Return: the number of sites (more than n when out was too small), or
+ * -1 with errno EINVAL when size is smaller than the first two fields,
+ * or ENOMEM.
+ */
+int lof_sites_get(struct lof_site *out, size_t n, size_t size);
 
 /* ------------------------------------------------------------------ */
 /* Explicit calls                                                      */

@@ -23,6 +23,7 @@ for h in /usr/include/libunwind.h /usr/include/*/libunwind.h; do
 	[ -f "$h" ] && have_unwind=yes
 done
 [ "$have_unwind" = yes ] || missing="$missing libunwind-dev"
+[ -f /usr/include/uthash.h ] || missing="$missing uthash-dev"
 # The i386 library (for 32-bit programs) on x86_64: gcc -m32's headers
 # and libraries. configure leaves the i386 library out without them.
 if [ "$(uname -m)" = x86_64 ] &&

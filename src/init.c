@@ -21,6 +21,7 @@
 #include "log.h"
 #include "options.h"
 #include "sigchain.h"
+#include "sites.h"
 #include "stats.h"
 #include "sys.h"
 
@@ -46,6 +47,8 @@ static void init(void)
 		altstack_init();
 	pthread_atfork(engine_atfork_prepare, engine_atfork_parent,
 		       engine_atfork_child);
+	pthread_atfork(sites_atfork_prepare, sites_atfork_release,
+		       sites_atfork_release);
 }
 
 int lof_ready(void)
@@ -72,8 +75,16 @@ __attribute__((constructor)) static void lof_constructor(void)
 
 __attribute__((destructor)) static void lof_destructor(void)
 {
-	if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_DONE)
-		stats_report();
+	int fd;
+
+	if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != INIT_DONE)
+		return;
+	fd = stats_report_open();
+	if (fd < 0)
+		return;
+	stats_report(fd);
+	sites_report(fd);
+	stats_report_close(fd);
 }
 
 LOF_EXPORT const char *lof_version(void)
@@ -97,6 +108,8 @@ LOF_EXPORT int lof_lock_onfault(const void *addr, size_t len)
 		return -1;
 	}
 	stats_locked();
+	sites_record((uintptr_t)__builtin_return_address(0),
+		     LOF_CALL_LOCK_ONFAULT, addr, len, 0);
 	return 0;
 }
 

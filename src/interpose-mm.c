@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "interpose.h"
+#include "sites.h"
 #include "stats.h"
 #include "sys.h"
 
@@ -35,16 +36,26 @@ static int ret_int(int r)
 	return r;
 }
 
-/* A lock call succeeded: statistics sample releases from now on. */
-static int locked(int r)
+/*
+ * A lock call of kind call made at return address pc: when it
+ * succeeded, statistics sample releases from now on, and the call site
+ * is counted (sites.c).
+ */
+static int locked(int r, uintptr_t pc, int call, const void *addr,
+		  size_t len, int flags)
 {
-	if (r == 0)
+	if (r == 0) {
 		stats_locked();
+		sites_record(pc, call, addr, len, flags);
+	}
 	return r;
 }
 
-LOF_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
-		      off_t off)
+/* The caller of the exported function: the first frame outside us. */
+#define CALLER() ((uintptr_t)__builtin_return_address(0))
+
+static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		     off_t off, uintptr_t pc)
 {
 	long r;
 
@@ -55,9 +66,15 @@ LOF_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 			stats_sample();	/* may replace locked memory */
 		r = engine_mmap(addr, len, prot, flags, fd, off);
 		if ((flags & MAP_LOCKED) && !(r < 0 && r > -4096))
-			stats_locked();
+			locked(0, pc, LOF_CALL_MMAP, (void *)r, len, 0);
 	}
 	return ret_long(r) == -1 ? MAP_FAILED : (void *)r;
+}
+
+LOF_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off)
+{
+	return do_mmap(addr, len, prot, flags, fd, off, CALLER());
 }
 
 LOF_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
@@ -73,7 +90,7 @@ LOF_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 
 		return ret_long(r) == -1 ? MAP_FAILED : (void *)r;
 	}
-	return mmap(addr, len, prot, flags, fd, (off_t)off);
+	return do_mmap(addr, len, prot, flags, fd, (off_t)off, CALLER());
 }
 
 LOF_EXPORT int munmap(void *addr, size_t len)
@@ -113,13 +130,16 @@ LOF_EXPORT int mprotect(void *addr, size_t len, int prot)
 
 LOF_EXPORT int mlock(const void *addr, size_t len)
 {
-	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, 0, 0))
+	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, 0, 0),
+					    CALLER(), LOF_CALL_MLOCK, addr, len, 0)
 				   : sys_mlock(addr, len));
 }
 
 LOF_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
 {
-	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, flags, 1))
+	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, flags, 1),
+					    CALLER(), LOF_CALL_MLOCK2, addr,
+					    len, 0)
 				   : sys_mlock2(addr, len, flags));
 }
 
@@ -133,7 +153,8 @@ LOF_EXPORT int munlock(const void *addr, size_t len)
 
 LOF_EXPORT int mlockall(int flags)
 {
-	return ret_int(lof_ready() ? locked(engine_mlockall(flags))
+	return ret_int(lof_ready() ? locked(engine_mlockall(flags), CALLER(),
+					    LOF_CALL_MLOCKALL, NULL, 0, flags)
 				   : sys_mlockall(flags));
 }
 

@@ -381,25 +381,37 @@ static void expand(const char *pat, char *out, size_t size)
 	out[n] = '\0';
 }
 
-void stats_report(void)
+int stats_report_open(void)
 {
 	const char *dest = lof_config.stats;
-	char path[LOF_STATS_MAX + 32], buf[128];
-	struct lof_stats s;
-	long untouched;
-	int fd = 2;
+	char path[LOF_STATS_MAX + 32];
+	int fd;
 
 	if (!stats_on)
-		return;
-	if (!is(dest, "1") && !is(dest, "stderr")) {
-		expand(dest, path, sizeof(path));
-		fd = sys_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0) {
-			log_warn("cannot write statistics to %s (errno %d)",
-				 path, -fd);
-			return;
-		}
+		return -1;
+	if (is(dest, "1") || is(dest, "stderr"))
+		return 2;
+	expand(dest, path, sizeof(path));
+	fd = sys_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		log_warn("cannot write statistics to %s (errno %d)", path, -fd);
+		return -1;
 	}
+	return fd;
+}
+
+void stats_report_close(int fd)
+{
+	if (fd != 2)
+		sys_close(fd);
+}
+
+void stats_report(int fd)
+{
+	char buf[128];
+	struct lof_stats s;
+	long untouched;
+
 	fill(&s);
 	/*
 	 * Where mlock populates every batch, a page the program never
@@ -450,6 +462,4 @@ void stats_report(void)
 	line(fd, "maps", s.maps);
 	line(fd, "peak_maps", s.peak_maps);
 	line(fd, "max_map_count", s.max_map_count);
-	if (fd != 2)
-		sys_close(fd);
 }

@@ -76,9 +76,20 @@ void stats_locked(void);
 void stats_sample(void);
 
 /*
- * Write the report to the LOCKONFAULT_STATS destination, if any.
- * Context: exit (destructor); not in a signal handler.
+ * Open the LOCKONFAULT_STATS destination (2 for stderr).
+ * Return: the fd, or -1 when no report was asked for or it cannot be
+ * opened (said once, as a warning). Context: exit (destructor).
  */
-void stats_report(void);
+int stats_report_open(void);
+
+/*
+ * Write the report's counter lines to fd (the lines by call site
+ * follow, from sites.c). Context: exit (destructor); not in a signal
+ * handler.
+ */
+void stats_report(int fd);
+
+/* Close what stats_report_open() opened. */
+void stats_report_close(int fd);
 
 #endif /* LOF_STATS_H */

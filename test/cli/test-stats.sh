@@ -93,9 +93,27 @@ common() {
 	check "$1: engine_why is one line of text, as --probe gives it" \
 		eval '[ "$(grep -c "^lockonfault: engine_why=." "$T/report")" = 1 ] &&
 		      [ "$(r engine_why)" = "$want_why" ]'
-	check "$1: every other line is 'lockonfault: name=value'" \
+	check "$1: every other line is 'lockonfault: name=value', a site line of name=value words, or the summary" \
 		eval '! grep -v -e "^lockonfault: [a-z0-9_]*=[a-z0-9]*$" \
-			-e "^lockonfault: engine_why=" "$T/report"'
+			-e "^lockonfault: engine_why=" \
+			-e "^lockonfault: summary=." \
+			-e "^lockonfault: site=[0-9][0-9]*\( [a-z_]*=[^ ]*\)*$" \
+			"$T/report"'
+	# The demo's one mlock() of 64 MiB, in main, of which 4 MiB touched.
+	site=$(sed -n "s/^lockonfault: site=1 //p" "$T/report")
+	s() { echo " $site" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+	check "$1: one call site, measured by pagemap" \
+		eval '[ "$(r sites)" = 1 ] && [ "$(r sites_method)" = pagemap ]'
+	check "$1: site 1: call=mlock in main of the demo, once" \
+		eval '[ "$(s call)" = mlock ] && [ "$(s object)" = "$(readlink -f "$DEMO")" ] &&
+		      [ "$(s calls)" = 1 ] && case $(s function) in
+		      main+0x*) true ;; *) false ;; esac'
+	check "$1: site 1: asked 64 MiB, touched and locked the demo's Locked: $(d locked_kb) kB" \
+		eval '[ "$(s asked_kb)" = 65536 ] &&
+		      [ "$(s touched_kb)" = "$(d locked_kb)" ] &&
+		      [ "$(s locked_kb)" = "$(d locked_kb)" ]'
+	check "$1: summary: asked to lock 64 MiB; 4.0 MiB locked (6.2%) at exit" \
+		[ "$(r summary)" = "asked to lock 64 MiB; 4.0 MiB locked (6.2%) at exit" ]
 }
 
 # sigsegv_figures LABEL: the user-space engine's own figures.
