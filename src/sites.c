@@ -160,7 +160,8 @@ static void sites_unlock(const sigset_t *saved)
 	sys_sigprocmask(SIG_SETMASK, saved, NULL);
 }
 
-static sigset_t fork_saved;
+/* Per thread, as region-lock.c explains (issue 12 j). */
+static LOF_TLS sigset_t fork_saved;
 
 void sites_atfork_prepare(void)
 {
