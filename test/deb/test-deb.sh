@@ -206,6 +206,24 @@ else
 		done <"$T/inside"
 	fi
 fi
+# The i386 library package, when dist/ has one (DEB_HOST_ARCH=i386
+# scripts/build.sh deb): its file is 32-bit, at the i386 multiarch path,
+# and it can be installed beside the amd64 one (Multi-Arch: same: every
+# path the two share has the same content).
+lib32=$(ls "$DIST"/liblockonfault0_*_i386.deb 2>/dev/null | tail -n 1)
+if [ "$arch" = amd64 ] && [ -n "$lib32" ]; then
+	mkdir -p "$T/r32" "$T/r64"
+	dpkg -x "$lib32" "$T/r32" && dpkg -x "$lib" "$T/r64"
+	check "liblockonfault0:i386 holds a 32-bit /usr/lib/i386-linux-gnu/liblockonfault.so" \
+		sh -c "od -An -tx1 -j4 -N1 '$T/r32/usr/lib/i386-linux-gnu/liblockonfault.so' | grep -q 01"
+	check "liblockonfault0 amd64 and i386 are co-installable (shared paths identical)" \
+		sh -c "cd '$T/r32' && find . -type f | while read -r f; do
+			[ ! -e '$T/r64/'\"\$f\" ] || cmp \"\$f\" '$T/r64/'\"\$f\" || exit 1; done"
+else
+	skipped "liblockonfault0:i386 in $DIST, 32-bit and co-installable with amd64" \
+		"no i386 package in $DIST (DEB_HOST_ARCH=i386 scripts/build.sh deb; needs src/ built for i386)"
+fi
+
 after=$(ls /usr/bin/lockonfault /usr/lib/"$ma"/liblockonfault.so 2>/dev/null)
 check "this machine's /usr is unchanged (before: '$before')" \
 	test "$before" = "$after"
