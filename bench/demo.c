@@ -161,7 +161,8 @@ static inline uint64_t touch_page(uint64_t i, uint64_t n, uint64_t total)
 	uint64_t runs = (n + run_pages - 1) / run_pages;
 	uint64_t r = i / run_pages;
 
-	return (uint64_t)(((unsigned __int128)r * total) / runs) +
+	/* r * total / runs without a 128-bit product (i386): r < runs. */
+	return r * (total / runs) + r * (total % runs) / runs +
 	       i % run_pages;
 }
 
