@@ -36,6 +36,10 @@ if [ "$target" = deb ]; then
 	for d in dh:debhelper dpkg-buildpackage:dpkg-dev lintian:lintian; do
 		command -v "${d%%:*}" >/dev/null 2>&1 || missing="$missing ${d#*:}"
 	done
+	# dh_strip of an i386 build calls the i686 binutils by name.
+	[ "${DEB_HOST_ARCH:-}" != i386 ] ||
+		command -v i686-linux-gnu-objcopy >/dev/null 2>&1 ||
+		missing="$missing binutils-i686-linux-gnu"
 fi
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

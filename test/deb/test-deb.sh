@@ -157,6 +157,15 @@ EOF
 cc -O1 -o "$T/lazy" "$T/lazy.c" >"$T/cc.log" 2>&1
 check "a test program builds" test -x "$T/lazy"
 
+# The i386 library package, when built (DEB_HOST_ARCH=i386 build.sh deb),
+# goes into the same root, as dpkg -i liblockonfault0:i386 would put it,
+# and a 32-bit copy of the program runs under the same installed wrapper.
+lib32=$(ls "$DIST"/liblockonfault0_*_i386.deb 2>/dev/null | tail -n 1)
+if [ -n "$lib32" ] && [ "$arch" = amd64 ]; then
+	dpkg -x "$lib32" "$T/root"
+	cc -m32 -O1 -o "$T/lazy32" "$T/lazy.c" >>"$T/cc.log" 2>&1
+fi
+
 # The checks that need the packages at their installed paths, run in the
 # private mount namespace; each prints "ok"/"not ok" itself.
 cat >"$T/inside.sh" <<EOF
@@ -177,6 +186,11 @@ t "Locked small: \$(cat "$T/out") kB of 262144 locked, 4096 touched" \
 "$T/lazy" >"$T/out0" 2>"$T/ilog"
 t "natively the same program locks all of it: \$(cat "$T/out0") kB" \
   '[ "\$(cat "$T/out0")" -eq 262144 ]'
+if [ -x "$T/lazy32" ]; then
+  lockonfault --stats="$T/stats32" -- "$T/lazy32" >"$T/out32" 2>"$T/ilog"
+  t "a 32-bit program under the installed wrapper: engine \$(sed -n 's/^lockonfault: engine=//p' "$T/stats32"), \$(cat "$T/out32") kB of 262144 locked, 4096 touched" \
+    '[ -s "$T/out32" ] && [ "\$(cat "$T/out32")" -ge 4096 ] && [ "\$(cat "$T/out32")" -lt 65536 ] && ! grep -q "wrong ELF class" "$T/ilog"'
+fi
 t "man -w lockonfault finds the installed page" \
   '! command -v man >/dev/null || man -w lockonfault 2>"$T/ilog" | grep -q "^/usr/share/man/man1/lockonfault.1.gz\$"'
 t "pkg-config lockonfault: libdir /usr/lib/$ma" \
