@@ -237,6 +237,18 @@ static int retry_once(uintptr_t page, unsigned long gen)
 }
 
 /*
+ * Is the mapping budget already widening batches? A read-only batch
+ * beside writable ones costs kernel mappings of its own; once they run
+ * short, reads open writable at once.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+static int budget_tight(void)
+{
+	return batch_budget_shift(map_base + 2 * __atomic_load_n(
+				&opens, __ATOMIC_RELAXED), map_limit) != 0;
+}
+
+/*
  * Does opening a batch of the entry r lock all of it, touched or not?
  * In batch-lock mode it is locked on purpose; in emulation, the
  * kernel's mprotect populates a VM_LOCKED private range that becomes
@@ -340,7 +352,8 @@ static int fault_locked(uintptr_t addr, void *uc)
 	 * then faults again and opens it writable.
 	 */
 	prot = r.prot;
-	if (access == LOF_ACCESS_READ && sig_emulate && batch_locks(&r))
+	if (access == LOF_ACCESS_READ && sig_emulate && batch_locks(&r) &&
+	    !budget_tight())
 		prot &= ~PROT_WRITE;
 	if (last_page == page && last_gen == gen && last_prot == prot &&
 	    (!sig_emulate || access == LOF_ACCESS_UNKNOWN ||
