@@ -295,8 +295,13 @@ static size_t plan(uintptr_t addr, const struct region *r,
 		log_warn_once("near vm.max_map_count: resolving whole regions");
 		*b0 = r->start;
 		*b1 = r->end;
-	} else if (populates) {
-		batch_bounds_from(addr, r->start, r->end, pages << shift,
+	} else if (populates && !shift) {
+		/*
+		 * From the fault on: a locked batch must not reach behind
+		 * it. Under mapping pressure (shift) batches are aligned
+		 * again, so that neighbours merge into one kernel mapping.
+		 */
+		batch_bounds_from(addr, r->start, r->end, pages,
 				  lof_page_size, b0, b1);
 	} else {
 		batch_bounds(addr, r->start, r->end, pages << shift,
