@@ -617,7 +617,7 @@ echo "|---|---|"
 echo "| signal delivery (exception, signal frame, sigreturn) | $(us "$(num signal "$WORK/parts")") |"
 echo "| mprotect of the batch (the one system call lockonfault makes) | $(us "$(num mprotect "$WORK/parts")") |"
 echo "| mlock of one page (the naive handler's second call; lockonfault makes none) | $(us "$(num mlock "$WORK/parts")") |"
-echo "| MADV_COLD probe (lockonfault's stale-entry check) | $(us "$(num probe "$WORK/parts")") |"
+echo "| msync(MS_INVALIDATE) probe (lockonfault's stale-entry check) | $(us "$(num probe "$WORK/parts")") |"
 for n in 1 64 4096; do
 	echo "| region_lookup, table of $n entries | $(us "$(num lookup_$n "$WORK/parts")") |"
 done
