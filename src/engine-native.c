@@ -33,12 +33,6 @@
 #include "region.h"
 #include "sys.h"
 
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT 0x04
-#endif
 
 /* What the kernel's populate would have refused, piece by piece. */
 static int native_piece(const struct maps_entry *e, void *arg)

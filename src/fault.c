@@ -237,15 +237,13 @@ static int retry_once(uintptr_t page, unsigned long gen)
 }
 
 /*
- * Is the mapping budget already widening batches? A read-only batch
- * beside writable ones costs kernel mappings of its own; once they run
- * short, reads open writable at once.
+ * How far the mapping budget widens batches now (batch_budget_shift).
  * Context: the SIGSEGV handler (async-signal-safe).
  */
-static int budget_tight(void)
+static unsigned int budget_shift(void)
 {
 	return batch_budget_shift(map_base + 2 * __atomic_load_n(
-				&opens, __ATOMIC_RELAXED), map_limit) != 0;
+			&opens, __ATOMIC_RELAXED), map_limit);
 }
 
 /*
@@ -268,13 +266,12 @@ static int batch_locks(const struct region *r)
  * batch history in *hist.
  * Context: the SIGSEGV handler (async-signal-safe).
  */
-static size_t plan(uintptr_t addr, const struct region *r,
+static size_t plan(uintptr_t addr, const struct region *r, unsigned int shift,
 		   struct batch_hist *hist, uintptr_t *b0, uintptr_t *b1)
 {
 	struct batch_hist h = { r->hint, r->seen, r->last };
 	int populates = sig_emulate && batch_locks(r);
 	size_t pages;
-	unsigned int shift;
 
 	if (populates)
 		pages = batch_plan_lock(&h, lof_config.lock_batch,
@@ -288,8 +285,6 @@ static size_t plan(uintptr_t addr, const struct region *r,
 		pages = batch_plan(&h, lof_config.batch, lof_config.max_batch,
 				   addr, (r->end - r->start) >> lof_page_shift,
 				   lof_page_size, hist);
-	shift = batch_budget_shift(map_base + 2 * __atomic_load_n(
-				&opens, __ATOMIC_RELAXED), map_limit);
 	if (shift >= BATCH_SHIFT_ALL) {
 		/* The last resort: what the kernel's MLOCK_ONFAULT does. */
 		log_warn_once("near vm.max_map_count: resolving whole regions");
@@ -325,6 +320,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 	struct region r;
 	size_t pages;
 	long long t0;
+	unsigned int shift;
 	int rc, access, prot;
 
 	if (!region_lookup(&lof_regions, addr, &r)) {
@@ -354,11 +350,14 @@ static int fault_locked(uintptr_t addr, void *uc)
 	 * kernel populate and lock it. A read opens it read-only instead:
 	 * the kernel maps its zero page there, locks nothing, as a 4.4+
 	 * kernel does for a read of an untouched page; the first write
-	 * then faults again and opens it writable.
+	 * then faults again and opens it writable. Not once the mapping
+	 * budget widens batches: a read-only batch beside writable ones
+	 * costs kernel mappings of its own.
 	 */
+	shift = budget_shift();
 	prot = r.prot;
 	if (access == LOF_ACCESS_READ && sig_emulate && batch_locks(&r) &&
-	    !budget_tight())
+	    !shift)
 		prot &= ~PROT_WRITE;
 	if (last_page == page && last_gen == gen && last_prot == prot &&
 	    (!sig_emulate || access == LOF_ACCESS_UNKNOWN ||
@@ -394,7 +393,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 	} else {
 		__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
 	}
-	pages = plan(addr, &r, &hist, &b0, &b1);
+	pages = plan(addr, &r, shift, &hist, &b0, &b1);
 	rc = sys_mprotect((void *)b0, b1 - b0, prot);
 	if (rc == -ENOMEM) {
 		/* Out of kernel mappings, or unmapped under us. */

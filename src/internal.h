@@ -39,6 +39,14 @@ static inline void cpu_relax(void)
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The kernel's lock-on-fault flags (Linux 4.4), for older headers. */
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 0x04
+#endif
+
 /* Set once by lof_page_init() before anything else runs; read-only after. */
 extern size_t lof_page_size;
 extern unsigned int lof_page_shift;

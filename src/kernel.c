@@ -23,9 +23,6 @@
 #include "options.h"
 #include "sys.h"
 
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
 
 int kernel_cap_ipc_lock(void)
 {
@@ -48,22 +45,6 @@ uint64_t kernel_memlock_limit(void)
 	return rl.rlim_cur == RLIM64_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 }
 
-static unsigned long read_ulong(const char *path)
-{
-	char buf[32];
-	unsigned long v = 0;
-	int fd = sys_open(path, O_RDONLY, 0);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = sys_read(fd, buf, sizeof(buf) - 1);
-	sys_close(fd);
-	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-		v = v * 10 + (unsigned long)(buf[i] - '0');
-	return v;
-}
-
 void kernel_probe(struct lof_kernel *k)
 {
 	struct rlimit64 rl;
@@ -79,7 +60,7 @@ void kernel_probe(struct lof_kernel *k)
 		if (rl.rlim_max != RLIM64_INFINITY)
 			k->memlock_max = rl.rlim_max;
 	}
-	k->max_map_count = read_ulong("/proc/sys/vm/max_map_count");
+	k->max_map_count = sys_read_ulong("/proc/sys/vm/max_map_count");
 }
 
 int engine_choose(int engine, int charge, const struct lof_kernel *k,

@@ -47,12 +47,6 @@
 
 struct maps_entry;
 
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT 0x04
-#endif
 
 /* Set once by sig_init(); read-only afterwards. */
 extern int sig_batch_lock;	/* each batch is locked as it is opened */

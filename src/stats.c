@@ -161,22 +161,6 @@ void stat_buffer(uint64_t ns)
 	stat_add(buffer_ns, ns);
 }
 
-static unsigned long read_sysctl(const char *path)
-{
-	char buf[32];
-	int fd = sys_open(path, O_RDONLY, 0);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = sys_read(fd, buf, sizeof(buf) - 1);
-	sys_close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return parse_ulong(buf);
-}
-
 static int is(const char *a, const char *b)
 {
 	size_t n = strlen(b);
@@ -189,7 +173,7 @@ void stats_init(void)
 	const char *dest = lof_config.stats;
 
 	stats_on = dest[0] && !is(dest, "0");
-	max_map_count = read_sysctl("/proc/sys/vm/max_map_count");
+	max_map_count = sys_read_ulong("/proc/sys/vm/max_map_count");
 	sample_maps();
 }
 

@@ -201,6 +201,22 @@ void sys_futex_wake(unsigned int *addr)
 	RAW(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 0x7fffffff);
 }
 
+unsigned long sys_read_ulong(const char *path)
+{
+	char buf[32];
+	unsigned long v = 0;
+	int fd = sys_open(path, O_RDONLY, 0);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = sys_read(fd, buf, sizeof(buf) - 1);
+	sys_close(fd);
+	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (unsigned long)(buf[i] - '0');
+	return v;
+}
+
 int sys_sched_yield(void)
 {
 	return RAW(SYS_sched_yield);

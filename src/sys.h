@@ -53,6 +53,8 @@ LOF_AS_SAFE int sys_open(const char *path, int flags, int mode);
 LOF_AS_SAFE int sys_close(int fd);
 LOF_AS_SAFE long sys_file_size(const char *path);
 LOF_AS_SAFE int sys_sched_yield(void);
+/* The number a file such as /proc/sys/vm/max_map_count holds; 0 if none. */
+LOF_AS_SAFE unsigned long sys_read_ulong(const char *path);
 /*
  * Sleep while *addr == val, at most ns nanoseconds (a lost wake-up costs
  * that much, never a hang); wake every sleeper on addr. Process-private.
