@@ -32,11 +32,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "kernel.h"
 #include "options.h"
+#include "supervise.h"
 
 #ifndef LOF_LIBDIR
 #error "LOF_LIBDIR must be defined by the build (the install libdir)"
@@ -62,6 +65,7 @@
 enum {
 	OPT_LIBRARY = 256,
 	OPT_PROBE,
+	OPT_SUPERVISE,
 	OPT_TABLE,		/* OPT_TABLE + i is lof_options[i] */
 };
 
@@ -307,40 +311,204 @@ static char *which(const char *cmd)
 	return NULL;
 }
 
+/* What the wrapper needs to know about the program it runs. */
+struct prog_info {
+	int i386;		/* runs as i386 (ELFCLASS32 EM_386) */
+	int is_static;		/* an ELF without PT_INTERP: no ld.so */
+	int secure;		/* ld.so would run it in secure mode */
+	int no_lib;		/* i386, and no i386 library to preload */
+};
+
+/* Whether an ELF image (first n bytes in h) has a PT_INTERP header. */
+static int elf_has_interp(int fd, const unsigned char *h, ssize_t n)
+{
+	int is32 = h[EI_CLASS] == ELFCLASS32;
+	uint64_t phoff;
+	unsigned phnum, phentsize;
+
+	if (is32) {
+		const Elf32_Ehdr *e = (const void *)h;
+
+		if (n < (ssize_t)sizeof(*e))
+			return 1;
+		phoff = e->e_phoff;
+		phnum = e->e_phnum;
+		phentsize = e->e_phentsize;
+	} else {
+		const Elf64_Ehdr *e = (const void *)h;
+
+		if (n < (ssize_t)sizeof(*e))
+			return 1;
+		phoff = e->e_phoff;
+		phnum = e->e_phnum;
+		phentsize = e->e_phentsize;
+	}
+	if (phentsize < (is32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr)))
+		return 1;	/* unreadable: assume dynamic, as before */
+	for (unsigned i = 0; i < phnum && i < 256; i++) {
+		uint32_t type;
+
+		if (pread(fd, &type, sizeof(type),
+			  (off_t)(phoff + (uint64_t)i * phentsize)) !=
+		    sizeof(type))
+			return 1;
+		if (type == PT_INTERP)
+			return 1;
+	}
+	return 0;
+}
+
 /*
- * Whether the program at path runs as i386: an ELFCLASS32 EM_386 file,
- * or a #! script whose interpreter is one (followed a few levels, as
- * the kernel does). Anything else, or an unreadable file: 0.
+ * Whether ld.so would run path in secure mode (AT_SECURE), ignoring
+ * LD_PRELOAD: set-user-ID to another user, set-group-ID to another
+ * group, or file capabilities for a non-root caller.
  */
-static int program_is_i386(const char *path, int depth)
+static int runs_secure(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return 0;
+	if ((st.st_mode & S_ISUID) && st.st_uid != getuid())
+		return 1;
+	if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) &&
+	    st.st_gid != getgid())
+		return 1;
+	return getuid() != 0 &&
+	       getxattr(path, "security.capability", NULL, 0) > 0;
+}
+
+/*
+ * Fill in what the program at path is: an ELF file, or a #! script
+ * whose interpreter is one (followed a few levels, as the kernel does).
+ * Anything else, or an unreadable file: all zero (a dynamic program).
+ */
+static void program_info(const char *path, int depth, struct prog_info *pi)
 {
 	unsigned char h[256];
 	ssize_t n;
 	int fd;
 
 	if (!path || depth > 4)
-		return 0;
+		return;
+	if (depth == 0)
+		pi->secure = runs_secure(path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return;
 	n = read(fd, h, sizeof(h) - 1);
-	close(fd);
-	if (n < 2)
-		return 0;
-	h[n] = '\0';
-	if (h[0] == '#' && h[1] == '!') {
+	if (n >= 2 && h[0] == '#' && h[1] == '!') {
 		char *p = (char *)h + 2, *end;
 
+		close(fd);
+		h[n] = '\0';
 		p += strspn(p, " \t");
 		end = p + strcspn(p, " \t\n");
 		*end = '\0';
-		return *p && program_is_i386(p, depth + 1);
+		if (*p)
+			program_info(p, depth + 1, pi);
+		return;
 	}
-	if (n < (ssize_t)sizeof(Elf32_Ehdr) || memcmp(h, ELFMAG, SELFMAG))
+	if (n >= (ssize_t)sizeof(Elf32_Ehdr) && !memcmp(h, ELFMAG, SELFMAG) &&
+	    h[EI_DATA] == ELFDATA2LSB) {
+		/* e_machine is at the same offset in both classes. */
+		pi->i386 = h[EI_CLASS] == ELFCLASS32 &&
+			   (h[18] | h[19] << 8) == EM_386;
+		pi->is_static = !elf_has_interp(fd, h, n);
+	}
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* The supervisor: for what LD_PRELOAD cannot reach                     */
+/* ------------------------------------------------------------------ */
+
+enum { SV_NEVER, SV_AUTO, SV_ALWAYS };
+
+/* --supervise[=WHEN]: bare means always. */
+static int supervise_when(const char *arg)
+{
+	if (!arg || !strcmp(arg, "always"))
+		return SV_ALWAYS;
+	if (!strcmp(arg, "auto"))
+		return SV_AUTO;
+	if (!strcmp(arg, "never"))
+		return SV_NEVER;
+	usage_error("invalid value '%s' for --supervise (expected auto, "
+		    "always or never)", arg);
+}
+
+/* One line on stderr: we cannot serve cmd, because of why and then. */
+static void warn_unserved(const char *cmd, const char *why,
+			  const char *then)
+{
+	fprintf(stderr, PROGRAM ": warning: '%s': %s%s%s: running it "
+		"without lockonfault\n", cmd, why, then ? ", and " : "",
+		then ? then : "");
+}
+
+/* Why LD_PRELOAD cannot serve the program, or NULL when it can. */
+static const char *unreachable(const struct prog_info *pi)
+{
+	if (pi->secure)
+		return "it is set-user-ID, set-group-ID or has file "
+		       "capabilities (ld.so ignores LD_PRELOAD for it)";
+	if (pi->is_static)
+		return "it is statically linked (LD_PRELOAD cannot reach it)";
+	if (pi->no_lib)
+		return "it is a 32-bit program and the i386 " LIBNAME " is "
+		       "not installed (looked in build32/src/.libs and "
+		       "../lib/i386-linux-gnu next to this program and in "
+		       LOF_LIBDIR32 ")";
+	return NULL;
+}
+
+/*
+ * Whether to start the supervisor for cmd. auto: where LD_PRELOAD cannot
+ * serve it (unreachable()). always: a dynamic program too, for its raw
+ * syscall() lock calls. never: no. It cannot serve a secure program for
+ * a non-root user (tracing it would drop the privileges it execs with),
+ * nor anything on a kernel without MLOCK_ONFAULT (it rewrites calls into
+ * the kernel's own flags). Every command left unserved gets one warning
+ * line, and so does a dynamic one whose raw calls stay eager.
+ */
+static int want_supervisor(int when, const struct prog_info *pi,
+			   const char *cmd)
+{
+	const char *reach = unreachable(pi);
+	struct lof_kernel k;
+
+	if (when == SV_NEVER || (when == SV_AUTO && !reach)) {
+		if (reach)
+			warn_unserved(cmd, reach, "--supervise=never was given");
 		return 0;
-	/* e_machine is at the same offset in both classes; little-endian. */
-	return h[EI_CLASS] == ELFCLASS32 && h[EI_DATA] == ELFDATA2LSB &&
-	       (h[18] | h[19] << 8) == EM_386;
+	}
+	if (pi->secure && getuid() != 0) {
+		warn_unserved(cmd, reach, "tracing it would drop its "
+			      "privileges");
+		return 0;
+	}
+	if (!sv_available()) {
+		if (reach)
+			warn_unserved(cmd, reach, "this build has no "
+				      "supervisor (x86_64 only)");
+		return 0;
+	}
+	kernel_probe(&k);
+	if (!k.has_onfault) {
+		if (reach)
+			warn_unserved(cmd, reach, "this kernel has no "
+				      "MLOCK_ONFAULT (Linux 4.4) for the "
+				      "supervisor to rewrite its lock calls "
+				      "into");
+		else
+			fprintf(stderr, PROGRAM ": warning: '%s': no "
+				"supervisor: this kernel has no MLOCK_ONFAULT "
+				"(Linux 4.4); its raw lock system calls stay "
+				"eager\n", cmd);
+		return 0;
+	}
+	return 1;
 }
 
 /*
@@ -607,7 +775,8 @@ static void print_engine_comment(const char *const *values)
 }
 
 static void __attribute__((noreturn))
-dry_run(const char *preload, const char *const *values, char **cmd)
+dry_run(const char *preload, const char *const *values, char **cmd,
+	int supervise)
 {
 	if (preload)
 		printf("LD_PRELOAD=%s\n", preload);
@@ -617,6 +786,9 @@ dry_run(const char *preload, const char *const *values, char **cmd)
 			       values[i]);
 	}
 	print_engine_comment(values);
+	if (supervise)
+		printf("# supervisor: the lock calls made without libc "
+		       "rewritten into MLOCK_ONFAULT and MCL_ONFAULT\n");
 	for (char **a = cmd; *a; a++) {
 		if (a != cmd)
 			putchar(' ');
@@ -672,6 +844,7 @@ static struct option *long_options(void)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "library", required_argument, NULL, OPT_LIBRARY },
 		{ "probe", no_argument, NULL, OPT_PROBE },
+		{ "supervise", optional_argument, NULL, OPT_SUPERVISE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -697,7 +870,8 @@ int main(int argc, char **argv)
 	struct option *lo = long_options();
 	const char *library = NULL;
 	char *lib, *preload;
-	int dry = 0, want_probe = 0, c;
+	int dry = 0, want_probe = 0, supervise = SV_AUTO, c;
+	struct prog_info pi = { 0 };
 
 	if (!values)
 		fatal("out of memory");
@@ -716,6 +890,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PROBE:
 			want_probe = 1;
+			break;
+		case OPT_SUPERVISE:
+			supervise = supervise_when(optarg);
 			break;
 		case ':':
 		case '?':
@@ -742,42 +919,29 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		usage_error("no command given");
 
+	program_info(which(argv[optind]), 0, &pi);
 	lib = NULL;
 	if (library)
 		lib = check_library(library);
 #if defined(__x86_64__)
-	else if (program_is_i386(which(argv[optind]), 0)) {
-		/* A 32-bit program: ld.so would refuse the x86_64 library. */
-		lib = find_library32();
-		if (!lib) {
-			fprintf(stderr, PROGRAM ": warning: '%s' is a 32-bit "
-				"program and the i386 " LIBNAME " is not "
-				"installed (looked in build32/src/.libs and "
-				"../lib/i386-linux-gnu next to this program "
-				"and in " LOF_LIBDIR32 "): "
-				"running it without lockonfault\n",
-				argv[optind]);
-			if (dry)
-				dry_run(NULL, values, argv + optind);
-			goto run;
-		}
-	}
+	else if (pi.i386)	/* ld.so would refuse the x86_64 library */
+		pi.no_lib = !(lib = find_library32());
 #endif
-	if (!lib)
-		lib = find_library();
-	if (!lib)
+	else if (!(lib = find_library()))
 		usage_error("cannot find " LIBNAME " (looked in src/.libs "
 			    "and ../lib next to this program, and in "
 			    LOF_LIBDIR "); use --library=PATH");
-	if (strpbrk(lib, ": \t\n"))
+	supervise = want_supervisor(supervise, &pi, argv[optind]);
+	if (lib && strpbrk(lib, ": \t\n"))
 		usage_error("library path '%s' cannot go in LD_PRELOAD "
 			    "(it contains ':' or a space)", lib);
-	preload = new_preload(lib);
+	preload = lib ? new_preload(lib) : NULL;
 
 	if (dry)
-		dry_run(preload, values, argv + optind);
+		dry_run(preload, values, argv + optind, supervise);
 
-	set_env("LD_PRELOAD", preload);
+	if (preload)
+		set_env("LD_PRELOAD", preload);
 	for (size_t i = 0; i < lof_noptions; i++) {
 		char name[128];
 
@@ -787,9 +951,18 @@ int main(int argc, char **argv)
 			 lof_options[i].name);
 		set_env(name, values[i]);
 	}
-#if defined(__x86_64__)
-run:
-#endif
+	if (supervise) {
+		char why[256];
+
+		if (sv_start(why, sizeof(why)) == 0)
+			;
+		else if (unreachable(&pi))
+			warn_unserved(argv[optind], unreachable(&pi), why);
+		else
+			fprintf(stderr, PROGRAM ": warning: '%s': no "
+				"supervisor (%s): its raw lock system calls "
+				"stay eager\n", argv[optind], why);
+	}
 	execvp(argv[optind], argv + optind);
 	c = errno;
 	fprintf(stderr, PROGRAM ": cannot run '%s': %s\n", argv[optind],

@@ -1,0 +1,331 @@
+/*
+ * supervise-call.c - rewrite one trapped lock call into its lock-on-fault
+ * form, in the stopped tracee's registers.
+ *
+ * The rewrites (issue 13):
+ *   mlock(a, l)        ->  mlock2(a, l, MLOCK_ONFAULT)
+ *   mlock2(a, l, 0)    ->  mlock2(a, l, MLOCK_ONFAULT)
+ *   mlockall(f)        ->  mlockall(f | MCL_ONFAULT)
+ *   mmap(.., f, ..)    ->  mmap(.., f & ~MAP_LOCKED, ..), then, if it
+ *     with MAP_LOCKED      succeeded, mlock2(result, len, MLOCK_ONFAULT)
+ *                          injected into the tracee; the program sees the
+ *                          mmap's result
+ * A 4.4+ kernel gives these the errno the program would get for the call
+ * with the flags: mlock and mlock2 run the same do_mlock(), and mlockall
+ * refuses f | MCL_ONFAULT exactly when it refuses f (0 and MCL_ONFAULT
+ * alone are both EINVAL). For MAP_LOCKED the kernel refuses at mmap time
+ * when RLIMIT_MEMLOCK cannot hold the mapping (EPERM at a limit of 0,
+ * else EAGAIN): a mapping that would be refused is let through unchanged,
+ * so the kernel itself refuses it with its own errno, in its own order
+ * of checks.
+ *
+ * Registers. The kernel preserves every register but the return value
+ * across a system call, and compiled code relies on it (an inline
+ * syscall lists its arguments as inputs, not clobbers). So every rewrite
+ * saves the registers at the trap, resumes to the call's exit stop
+ * (PTRACE_SYSCALL) and puts them back there with only the return value
+ * changed. One extra stop per lock call; lock calls are rare.
+ *
+ * Injection. At the mmap's exit stop the tracee's instruction pointer is
+ * moved back over the system call instruction (2 bytes for syscall,
+ * int $0x80, and the vDSO's landing pad after sysenter, exactly as the
+ * kernel restarts a call) with mlock2's number and arguments set; the
+ * tracee runs it, and at mlock2's exit stop the saved registers come back
+ * with the mmap's result. A signal may arrive before the re-executed
+ * instruction: its handler runs (with our registers saved in its frame)
+ * and returns to it; the handler's own system calls are told apart from
+ * ours by number, arguments and instruction pointer, and counted so that
+ * their exit stops are skipped. A handler that leaves by longjmp never
+ * runs the injected call: the mapping then stays unlocked (the state is
+ * dropped at the next trapped call).
+ *
+ * Only one rewrite is in flight per tracee. A lock call trapped while one
+ * is (a signal handler's, between mmap and the injected mlock2) runs
+ * unchanged: eager, as without lockonfault, never wrong.
+ *
+ * This is an ordinary program, not a signal handler.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+#include "supervise.h"
+#include "supervise-call.h"
+
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
+#define CAP_IPC_LOCK_BIT 14
+#define SYSCALL_INSN_LEN 2
+
+#if defined(__x86_64__)
+
+static unsigned long nr_mlock2(int abi)
+{
+	return abi == SV_ABI_I386 ? 376 : 325;
+}
+
+static unsigned long nr_mmap2(void)
+{
+	return 192;
+}
+
+/* Argument i (0..5) of the call in r, per ABI. */
+static unsigned long long *arg(struct user_regs_struct *r, int abi, int i)
+{
+	unsigned long long *x64[] = { &r->rdi, &r->rsi, &r->rdx,
+				      &r->r10, &r->r8, &r->r9 };
+	unsigned long long *i386[] = { &r->rbx, &r->rcx, &r->rdx,
+				       &r->rsi, &r->rdi, &r->rbp };
+
+	return abi == SV_ABI_I386 ? i386[i] : x64[i];
+}
+
+/* The return value, sign-extended from 32 bits for i386. */
+static long ret_of(const struct user_regs_struct *r, int abi)
+{
+	return abi == SV_ABI_I386 ? (long)(int32_t)r->rax : (long)r->rax;
+}
+
+static int is_error(long ret)
+{
+	return ret < 0 && ret >= -4095;
+}
+
+static int get_regs(pid_t pid, struct user_regs_struct *r)
+{
+	return (int)ptrace(PTRACE_GETREGS, pid, NULL, r);
+}
+
+static int set_regs(pid_t pid, const struct user_regs_struct *r)
+{
+	return (int)ptrace(PTRACE_SETREGS, pid, NULL, r);
+}
+
+/*
+ * What /proc/PID/status says: VmLck in bytes and whether CAP_IPC_LOCK is
+ * effective. Return: 0, or -1 when unreadable.
+ */
+static int status_of(pid_t pid, uint64_t *locked, int *cap_ipc_lock)
+{
+	char path[64], line[256];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+
+		if (sscanf(line, "VmLck: %llu kB", &v) == 1) {
+			*locked = v * 1024;
+			found |= 1;
+		} else if (sscanf(line, "CapEff: %llx", &v) == 1) {
+			*cap_ipc_lock = !!(v >> CAP_IPC_LOCK_BIT & 1);
+			found |= 2;
+		}
+	}
+	fclose(f);
+	return found == 3 ? 0 : -1;
+}
+
+/*
+ * Whether the kernel would refuse a MAP_LOCKED mapping of len bytes for
+ * pid on RLIMIT_MEMLOCK (mm/mmap.c: can_do_mlock(), mlock_future_ok()).
+ * Unknown counts as refused: the call then runs unchanged and the
+ * kernel decides.
+ */
+static int would_refuse(pid_t pid, unsigned long long len)
+{
+	uint64_t locked = 0, pages;
+	struct rlimit rl;
+	int cap = 0;
+
+	if (status_of(pid, &locked, &cap) != 0 ||
+	    prlimit(pid, RLIMIT_MEMLOCK, NULL, &rl) != 0)
+		return 1;
+	if (cap || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	if (rl.rlim_cur == 0)
+		return 1;
+	pages = (len + 4095) / 4096 + locked / 4096;
+	return pages > rl.rlim_cur / 4096;
+}
+
+/*
+ * i386 old_mmap(struct mmap_arg_struct *): read its six words and turn
+ * the call into the equivalent mmap2 when MAP_LOCKED is set.
+ * Return: 1 when rewritten into r (flags still with MAP_LOCKED), 0 to
+ * let it run unchanged.
+ */
+static int old_mmap_to_mmap2(pid_t pid, struct user_regs_struct *r)
+{
+	uint32_t a[6];
+	struct iovec local = { a, sizeof(a) };
+	struct iovec remote = { (void *)(uintptr_t)(uint32_t)r->rbx,
+				sizeof(a) };
+
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != sizeof(a))
+		return 0;	/* the kernel will say EFAULT */
+	if (!(a[3] & MAP_LOCKED) || (a[5] & 4095))
+		return 0;	/* nothing to do, or its own EINVAL */
+	r->orig_rax = nr_mmap2();
+	r->rbx = a[0];
+	r->rcx = a[1];
+	r->rdx = a[2];
+	r->rsi = a[3];
+	r->rdi = a[4];
+	r->rbp = a[5] / 4096;
+	return 1;
+}
+
+int sv_call_trap(struct sv_tracee *t, unsigned long msg)
+{
+	int abi = SV_MSG_ABI(msg), call = SV_MSG_CALL(msg);
+	struct user_regs_struct r;
+
+	if (t->state != SV_IDLE) {
+		/*
+		 * A lock call inside a rewrite in flight (we are in
+		 * PTRACE_SYSCALL mode, its entry stop counted in other):
+		 * run it as is.
+		 */
+		return PTRACE_SYSCALL;
+	}
+	if (get_regs(t->pid, &r) != 0)
+		return PTRACE_CONT;
+	t->saved = r;
+	t->abi = abi;
+	t->call = call;
+	switch (call) {
+	case SV_MLOCK:
+		r.orig_rax = nr_mlock2(abi);
+		*arg(&r, abi, 2) = MLOCK_ONFAULT;
+		break;
+	case SV_MLOCK2:
+		*arg(&r, abi, 2) = MLOCK_ONFAULT;
+		break;
+	case SV_MLOCKALL:
+		*arg(&r, abi, 0) |= MCL_ONFAULT;
+		break;
+	case SV_OLD_MMAP:
+		if (abi != SV_ABI_I386 || !old_mmap_to_mmap2(t->pid, &r))
+			return PTRACE_CONT;
+		/* Now an mmap2 with MAP_LOCKED. */
+		__attribute__((fallthrough));
+	case SV_MMAP:
+		if (would_refuse(t->pid, *arg(&r, abi, 1)))
+			return PTRACE_CONT;	/* unchanged: the kernel refuses */
+		t->map_len = *arg(&r, abi, 1);
+		*arg(&r, abi, 3) &= ~(unsigned long long)MAP_LOCKED;
+		break;
+	default:
+		return PTRACE_CONT;
+	}
+	if (set_regs(t->pid, &r) != 0)
+		return PTRACE_CONT;
+	t->state = SV_AT_EXIT;
+	t->other = 0;
+	t->rewrites++;
+	return PTRACE_SYSCALL;
+}
+
+/* Put the program's registers back with ret as the call's result. */
+static void restore(struct sv_tracee *t, long ret)
+{
+	struct user_regs_struct r = t->saved;
+
+	r.rax = (unsigned long long)ret;
+	set_regs(t->pid, &r);
+	t->state = SV_IDLE;
+}
+
+int sv_call_syscall_stop(struct sv_tracee *t)
+{
+	struct user_regs_struct r;
+	long ret;
+
+	if (get_regs(t->pid, &r) != 0)
+		return PTRACE_CONT;
+	switch (t->state) {
+	case SV_AT_EXIT:
+		ret = ret_of(&r, t->abi);
+		if ((t->call != SV_MMAP && t->call != SV_OLD_MMAP) ||
+		    is_error(ret)) {
+			restore(t, ret);
+			return PTRACE_CONT;
+		}
+		/* Re-execute the system call instruction as mlock2. */
+		t->map_ret = ret;
+		r = t->saved;
+		r.rax = nr_mlock2(t->abi);
+		r.orig_rax = nr_mlock2(t->abi);
+		*arg(&r, t->abi, 0) = (unsigned long long)ret;
+		*arg(&r, t->abi, 1) = t->map_len;
+		*arg(&r, t->abi, 2) = MLOCK_ONFAULT;
+		r.rip -= SYSCALL_INSN_LEN;
+		if (set_regs(t->pid, &r) != 0) {
+			restore(t, ret);
+			return PTRACE_CONT;
+		}
+		t->state = SV_INJECT_ENTRY;
+		t->other = 0;
+		return PTRACE_SYSCALL;
+	case SV_INJECT_ENTRY:
+		if (t->other > 0) {
+			t->other--;	/* exit of a handler's call */
+			return PTRACE_SYSCALL;
+		}
+		if (r.orig_rax == nr_mlock2(t->abi) &&
+		    r.rip == t->saved.rip &&
+		    *arg(&r, t->abi, 0) == (unsigned long long)t->map_ret &&
+		    *arg(&r, t->abi, 2) == MLOCK_ONFAULT) {
+			t->state = SV_INJECT_EXIT;
+			return PTRACE_SYSCALL;
+		}
+		t->other++;		/* entry of a handler's call */
+		return PTRACE_SYSCALL;
+	case SV_INJECT_EXIT:
+		ret = ret_of(&r, t->abi);
+		if (is_error(ret))
+			t->inject_failed++;
+		restore(t, t->map_ret);
+		return PTRACE_CONT;
+	default:
+		return PTRACE_CONT;
+	}
+}
+
+#else /* !__x86_64__ */
+
+int sv_call_trap(struct sv_tracee *t, unsigned long msg)
+{
+	(void)t;
+	(void)msg;
+	return PTRACE_CONT;
+}
+
+int sv_call_syscall_stop(struct sv_tracee *t)
+{
+	(void)t;
+	return PTRACE_CONT;
+}
+
+#endif
