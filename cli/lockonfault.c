@@ -209,6 +209,14 @@ static void __attribute__((noreturn)) help(void)
 		    "CAP_IPC_LOCK, vm.max_map_count) and the engine auto and "
 		    "the options given would choose, with the reason, one "
 		    "'name: value' line each; run no command, exit 0");
+	print_entry("--supervise[=WHEN]",
+		    "when to run COMMAND under the supervisor, which rewrites "
+		    "lock system calls made without libc (static programs, "
+		    "raw syscall()) into MLOCK_ONFAULT and MCL_ONFAULT: auto "
+		    "(the default: where LD_PRELOAD cannot reach, i.e. a "
+		    "static program, a 32-bit one without the i386 library, "
+		    "a set-user-ID one run by root), always (without a "
+		    "value), or never");
 	print_entry("--library=PATH",
 		    "preload this file instead of searching for " LIBNAME);
 	print_entry("-h, --help", "print this help and exit");
@@ -222,8 +230,8 @@ static void __attribute__((noreturn)) help(void)
 			 "interpreter is one, the i386 " LIBNAME " is used "
 			 "instead: build32/src/.libs, then "
 			 "../lib/i386-linux-gnu next to this program, then "
-			 LOF_LIBDIR32 "; without it, a warning and "
-			 "COMMAND runs without the library.");
+			 LOF_LIBDIR32 "; without it, the supervisor serves "
+			 "COMMAND (or a warning when it cannot).");
 	puts("\nExit status: COMMAND's own; 125 if " PROGRAM " itself fails, "
 	     "126 if COMMAND\ncannot be executed, 127 if COMMAND is not "
 	     "found.");

@@ -55,7 +55,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
-#include <sys/resource.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <unistd.h>
@@ -96,6 +95,12 @@ static unsigned long long *arg(struct user_regs_struct *r, int abi, int i)
 	return abi == SV_ABI_I386 ? i386[i] : x64[i];
 }
 
+/* A register's value as the ABI sees it: 32 bits for i386. */
+static unsigned long long word(int abi, unsigned long long v)
+{
+	return abi == SV_ABI_I386 ? (uint32_t)v : v;
+}
+
 /* The return value, sign-extended from 32 bits for i386. */
 static long ret_of(const struct user_regs_struct *r, int abi)
 {
@@ -118,55 +123,73 @@ static int set_regs(pid_t pid, const struct user_regs_struct *r)
 }
 
 /*
- * What /proc/PID/status says: VmLck in bytes and whether CAP_IPC_LOCK is
- * effective. Return: 0, or -1 when unreadable.
+ * The text after key on the line of /proc/PID/file starting with it,
+ * blanks skipped, into out. Return: 0, or -1 when there is none.
  */
-static int status_of(pid_t pid, uint64_t *locked, int *cap_ipc_lock)
+static int proc_field(pid_t pid, const char *file, const char *key,
+		      char *out, size_t outlen)
 {
 	char path[64], line[256];
-	int found = 0;
+	size_t klen = strlen(key);
+	int found = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long v;
-
-		if (sscanf(line, "VmLck: %llu kB", &v) == 1) {
-			*locked = v * 1024;
-			found |= 1;
-		} else if (sscanf(line, "CapEff: %llx", &v) == 1) {
-			*cap_ipc_lock = !!(v >> CAP_IPC_LOCK_BIT & 1);
-			found |= 2;
+	while (found && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen)) {
+			snprintf(out, outlen, "%s",
+				 line + klen + strspn(line + klen, " \t"));
+			found = 0;
 		}
 	}
 	fclose(f);
-	return found == 3 ? 0 : -1;
+	return found;
+}
+
+/* A number from proc_field() in base; -1 when there is none. */
+static int proc_number(pid_t pid, const char *file, const char *key,
+		       int base, unsigned long long *v)
+{
+	char text[128], *end;
+
+	if (proc_field(pid, file, key, text, sizeof(text)))
+		return -1;
+	errno = 0;
+	*v = strtoull(text, &end, base);
+	return end == text || errno ? -1 : 0;
 }
 
 /*
  * Whether the kernel would refuse a MAP_LOCKED mapping of len bytes for
- * pid on RLIMIT_MEMLOCK (mm/mmap.c: can_do_mlock(), mlock_future_ok()).
- * Unknown counts as refused: the call then runs unchanged and the
- * kernel decides.
+ * pid on RLIMIT_MEMLOCK (mm/mmap.c: can_do_mlock(), mlock_future_ok()):
+ * not when CAP_IPC_LOCK is effective, else when locked_vm plus len pass
+ * the soft limit, or the limit is 0. The figures come from /proc (VmLck
+ * and CapEff in status, the limit in limits: readable for a tracee of
+ * another user, where prlimit() wants CAP_SYS_RESOURCE). Unknown counts
+ * as refused: the call then runs unchanged and the kernel decides.
  */
 static int would_refuse(pid_t pid, unsigned long long len)
 {
-	uint64_t locked = 0, pages;
-	struct rlimit rl;
-	int cap = 0;
+	unsigned long long locked_kb, cap, lim;
+	char text[128];
 
-	if (status_of(pid, &locked, &cap) != 0 ||
-	    prlimit(pid, RLIMIT_MEMLOCK, NULL, &rl) != 0)
+	if (proc_number(pid, "status", "VmLck:", 10, &locked_kb) ||
+	    proc_number(pid, "status", "CapEff:", 16, &cap))
 		return 1;
-	if (cap || rl.rlim_cur == RLIM_INFINITY)
+	if (cap >> CAP_IPC_LOCK_BIT & 1)
 		return 0;
-	if (rl.rlim_cur == 0)
+	if (proc_field(pid, "limits", "Max locked memory", text,
+		       sizeof(text)))
 		return 1;
-	pages = (len + 4095) / 4096 + locked / 4096;
-	return pages > rl.rlim_cur / 4096;
+	if (!strncmp(text, "unlimited", 9))
+		return 0;
+	if (proc_number(pid, "limits", "Max locked memory", 10, &lim) ||
+	    lim == 0)
+		return 1;
+	return (len + 4095) / 4096 + locked_kb / 4 > lim / 4096;
 }
 
 /*
@@ -277,7 +300,7 @@ int sv_call_syscall_stop(struct sv_tracee *t)
 		r = t->saved;
 		r.rax = nr_mlock2(t->abi);
 		r.orig_rax = nr_mlock2(t->abi);
-		*arg(&r, t->abi, 0) = (unsigned long long)ret;
+		*arg(&r, t->abi, 0) = word(t->abi, (unsigned long long)ret);
 		*arg(&r, t->abi, 1) = t->map_len;
 		*arg(&r, t->abi, 2) = MLOCK_ONFAULT;
 		r.rip -= SYSCALL_INSN_LEN;
@@ -295,8 +318,9 @@ int sv_call_syscall_stop(struct sv_tracee *t)
 		}
 		if (r.orig_rax == nr_mlock2(t->abi) &&
 		    r.rip == t->saved.rip &&
-		    *arg(&r, t->abi, 0) == (unsigned long long)t->map_ret &&
-		    *arg(&r, t->abi, 2) == MLOCK_ONFAULT) {
+		    word(t->abi, *arg(&r, t->abi, 0)) ==
+		    word(t->abi, (unsigned long long)t->map_ret) &&
+		    word(t->abi, *arg(&r, t->abi, 2)) == MLOCK_ONFAULT) {
 			t->state = SV_INJECT_EXIT;
 			return PTRACE_SYSCALL;
 		}
