@@ -251,7 +251,6 @@ static void loop(pid_t first)
 		case PTRACE_EVENT_SECCOMP:
 			if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) == 0)
 				req = sv_call_trap(t, msg);
-			if (getenv("SVDEBUG")) fprintf(stderr, "trap %d msg %lx req %d\n", pid, msg, req);
 			break;
 		case PTRACE_EVENT_STOP:
 			if (is_stop_signal(sig)) {
@@ -270,7 +269,6 @@ static void loop(pid_t first)
 		case 0:
 			if (sig == (SIGTRAP | 0x80)) {
 				req = sv_call_syscall_stop(t);
-				if (getenv("SVDEBUG")) fprintf(stderr, "sysstop %d state %d req %d\n", pid, t->state, req);
 				warn_inject(t);
 			} else {
 				inject = sig;	/* signal-delivery-stop */

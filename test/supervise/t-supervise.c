@@ -19,7 +19,10 @@
  *                          exit 0 when both children exit 0
  *   t-supervise kill SIG   raise SIG (default action)
  *   t-supervise stop       stop ourselves with SIGSTOP, then run lazy
- *   t-supervise sleep N    mlock lazily, sleep N seconds, exit 0
+ *   t-supervise sleep N    mlock lazily, print "ready", sleep N seconds
+ *   t-supervise euid       print "euid=N"
+ *   t-supervise attach PID PTRACE_ATTACH to PID: print "attach: <errno
+ *                          name>" or "attach: ok" (then detach)
  *
  * Plain test program: stdio is fine.
  */
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -395,16 +399,17 @@ static void test_rlimit(void)
 	}
 }
 
+/* 4 MiB: within the default RLIMIT_MEMLOCK, for set-user-ID runs. */
 static int lazy_here(void)
 {
-	char *p = anon(64 * MB);
+	char *p = anon(4 * MB);
 	int lazy;
 
-	if (mlock(p, 64 * MB) != 0)
+	if (mlock(p, 4 * MB) != 0)
 		return 0;
 	touch(p, PAGE);
 	lazy = lazy_locked(p, 4);
-	munmap(p, 64 * MB);
+	munmap(p, 4 * MB);
 	return lazy;
 }
 
@@ -570,7 +575,23 @@ int main(int argc, char **argv)
 		sleep((unsigned)atoi(argv[2]));
 		return l ? 0 : 1;
 	}
+	if (!strcmp(mode, "euid")) {
+		printf("euid=%d\n", (int)geteuid());
+		return 0;
+	}
+	if (!strcmp(mode, "attach") && argc > 2) {
+		pid_t pid = (pid_t)atoi(argv[2]);
+
+		if (ptrace(PTRACE_ATTACH, pid, NULL, NULL) != 0) {
+			printf("attach: %s\n", strerrorname_np(errno));
+			return 1;
+		}
+		waitpid(pid, NULL, __WALL);
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		printf("attach: ok\n");
+		return 0;
+	}
 	fprintf(stderr, "usage: %s [all|lazy|exec PROG ARG...|kill SIG|stop|"
-		"sleep N]\n", argv[0]);
+		"sleep N|attach PID]\n", argv[0]);
 	return 2;
 }

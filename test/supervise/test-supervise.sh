@@ -1,0 +1,213 @@
+#!/bin/sh
+# test-supervise.sh - TAP: the wrapper's supervisor (issue 13), for what
+# LD_PRELOAD cannot reach.
+#
+#  - t-static (gcc -static) and t-static32 (i386) under the wrapper: every
+#    lock call lazy, errno parity, RLIMIT as nobody, registers, fork,
+#    threads, signals (their own TAP lines, renumbered here);
+#  - the same programs natively, and with --supervise=never: eager, and
+#    one warning line;
+#  - exec chains: static -> dynamic gets the preload and stays lazy,
+#    dynamic -> static under --supervise is lazy, fork and vfork;
+#  - exit status and death by signal are the command's own; job control
+#    (SIGSTOP, SIGCONT) works; a debugger cannot attach (EPERM);
+#  - the supervisor killed: the command dies with it (SIGKILL);
+#  - a kernel without MLOCK_ONFAULT (test/sim43/lof-kernel43): one
+#    warning, the command runs unchanged;
+#  - a set-user-ID program as root: served by the supervisor.
+#
+# Environment: LOF_TOP_BUILDDIR, LOF_TOP_SRCDIR (set by make check).
+
+B=${LOF_TOP_BUILDDIR:-$(pwd)}
+W=$B/lockonfault
+D=$B/test/supervise
+K43=$B/test/sim43/lof-kernel43
+ST=$D/t-static
+DY=$D/t-dynamic
+
+if [ ! -x "$W" ] || [ ! -x "$ST" ] || [ ! -x "$DY" ]; then
+	echo "Bail out! wrapper or test programs not built in $B"
+	exit 1
+fi
+T=$D/tmp.$$
+mkdir -p "$T" || {
+	echo "Bail out! cannot make $T"
+	exit 1
+}
+bg=
+cleanup() {
+	[ -n "$bg" ] && kill -9 "$bg" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+unset LD_PRELOAD
+for v in $(env | sed -n 's/^\(LOCKONFAULT_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	unset "$v"
+done
+
+n=0
+# check DESC COMMAND...: one TAP line, from COMMAND's status.
+check() {
+	desc=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc"
+		sed 's/^/# out: /' "$T/out" 2>/dev/null | head -n 20
+		sed 's/^/# err: /' "$T/err" 2>/dev/null | head -n 20
+	fi
+}
+
+# run COMMAND...: stdout in $T/out, stderr in $T/err, status in rc.
+run() {
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+# tap NAME COMMAND...: run a TAP program, its lines renumbered here; a
+# crash or a missing plan fails.
+tap() {
+	name=$1
+	shift
+	"$@" >"$T/tap" 2>"$T/taperr"
+	trc=$?
+	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$T/tap")
+	seen=0
+	while IFS= read -r line; do
+		case $line in
+		"ok "*|"not ok "*)
+			seen=$((seen + 1))
+			n=$((n + 1))
+			st=${line%%ok *}
+			rest=${line#*ok [0-9]* - }
+			echo "${st}ok $n - $name: $rest"
+			;;
+		"#"*) echo "$line" ;;
+		esac
+	done <"$T/tap"
+	n=$((n + 1))
+	if [ "$trc" -eq 0 ] && [ -n "$planned" ] && [ "$seen" -eq "$planned" ]
+	then
+		echo "ok $n - $name: exit 0, $seen of $planned planned"
+	else
+		echo "not ok $n - $name: status $trc, $seen of '$planned' planned"
+		sed 's/^/# err: /' "$T/taperr" | head -n 20
+	fi
+}
+
+warned() {	# exactly one line on stderr, with this text
+	[ "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$1" "$T/err"
+}
+
+# --- every lock call, static x86_64 and i386 -------------------------
+tap "t-static under lockonfault" "$W" -- "$ST" all
+if [ -x "$D/t-static32" ]; then
+	tap "t-static32 under lockonfault" "$W" -- "$D/t-static32" all
+else
+	n=$((n + 1))
+	echo "ok $n - t-static32 # SKIP no 32-bit static toolchain"
+fi
+
+run "$ST" lazy
+check "natively, the static program's mlock is eager (exit 1)" \
+	test "$rc" -eq 1
+run "$W" --supervise=never -- "$ST" lazy
+check "--supervise=never: eager, and one warning naming the static program" \
+	eval '[ "$rc" -eq 1 ] && warned "statically linked"'
+run "$W" -n -- "$ST" lazy
+check "--dry-run names the supervisor for a static program" \
+	grep -q '^# supervisor:' "$T/out"
+run "$W" -n -- "$DY" lazy
+check "--dry-run: no supervisor for a dynamic program by default" \
+	eval '! grep -q "^# supervisor:" "$T/out"'
+run "$W" -- "$ST" lazy
+check "a static program: lazy, nothing on stderr" \
+	eval '[ "$rc" -eq 0 ] && [ ! -s "$T/err" ]'
+
+# --- exec chains -------------------------------------------------------
+run "$W" -- "$ST" exec "$DY" lazy
+check "static -> dynamic (fork and vfork): the child preloaded and lazy" \
+	eval '[ "$rc" -eq 0 ] &&
+	[ "$(grep -c "preload=yes lazy=yes" "$T/out")" -eq 2 ]'
+run "$W" --supervise -- "$DY" exec "$ST" lazy
+check "dynamic -> static under --supervise: the static child lazy" \
+	eval '[ "$rc" -eq 0 ] &&
+	[ "$(grep -c "preload=no lazy=yes" "$T/out")" -eq 2 ]'
+run "$W" -- "$DY" exec "$ST" lazy
+check "dynamic -> static without --supervise: the static child eager (documented)" \
+	eval '[ "$rc" -ne 0 ] && grep -q "preload=no lazy=no" "$T/out"'
+run "$W" --supervise -- sh -c "exec '$ST' lazy"
+check "--supervise: a shell script that execs a static program" \
+	test "$rc" -eq 0
+
+# --- status, signals, job control -------------------------------------
+run "$W" -- "$ST" bad-mode
+check "the command's own exit status (2)" test "$rc" -eq 2
+run sh -c "'$W' -- '$ST' kill 15; echo \$?"
+check "death by SIGTERM: the shell sees 143" \
+	test "$(tail -n 1 "$T/out")" = 143
+run sh -c "'$W' -- '$ST' kill 11; echo \$?"
+check "death by SIGSEGV: the shell sees 139" \
+	test "$(tail -n 1 "$T/out")" = 139
+
+"$W" -- "$ST" stop >"$T/out" 2>"$T/err" &
+bg=$!
+state=
+for i in $(seq 100); do
+	state=$(sed 's/^.*) \(.\).*/\1/' /proc/$bg/stat 2>/dev/null)
+	# T, or t (a tracing stop) as ps shows a stopped tracee
+	case $state in [Tt]) break ;; esac
+	sleep 0.05
+done
+kill -CONT "$bg"
+wait "$bg"
+rc=$?
+bg=
+check "SIGSTOP stops the command, SIGCONT resumes it, then lazy" \
+	eval 'case $state in [Tt]) [ "$rc" -eq 0 ] ;; *) false ;; esac'
+
+# --- debugger, supervisor death ----------------------------------------
+"$W" -- "$ST" sleep 30 >"$T/out" 2>"$T/err" &
+bg=$!
+for i in $(seq 100); do
+	grep -q ready "$T/out" 2>/dev/null && break
+	sleep 0.05
+done
+tracer=$(sed -n 's/^TracerPid:[[:space:]]*//p' /proc/$bg/status)
+"$DY" attach "$bg" >"$T/att" 2>&1
+check "a debugger cannot attach to a supervised command (EPERM)" \
+	grep -q "attach: EPERM" "$T/att"
+comm=$(cat /proc/"$tracer"/comm 2>/dev/null)
+[ -n "$tracer" ] && [ "$tracer" -gt 0 ] && kill -9 "$tracer"
+wait "$bg"
+rc=$?
+bg=
+check "the supervisor ($comm) killed: the command dies of SIGKILL" \
+	eval '[ "$comm" = lockonfault-sv ] && [ "$rc" -eq 137 ]'
+
+# --- a kernel without MLOCK_ONFAULT ------------------------------------
+if [ -x "$K43" ]; then
+	run "$K43" "$W" -- "$ST" lazy
+	check "Linux 4.3: one warning (no MLOCK_ONFAULT), the command unchanged (eager)" \
+		eval '[ "$rc" -eq 1 ] && warned "no MLOCK_ONFAULT"'
+else
+	n=$((n + 1))
+	echo "ok $n - Linux 4.3 # SKIP $K43 not built"
+fi
+
+# --- set-user-ID ---------------------------------------------------------
+cp "$DY" "$T/suid" && chown 65534 "$T/suid" && chmod 4755 "$T/suid"
+if [ "$(id -u)" = 0 ] && "$T/suid" euid | grep -q "^euid=65534$"; then
+	run "$W" -- "$T/suid" lazy
+	check "a set-user-ID (nobody) program run by root: the supervisor serves it" \
+		eval '[ "$rc" -eq 0 ] && grep -q "preload=no lazy=yes" "$T/out" &&
+		[ ! -s "$T/err" ]'
+else
+	n=$((n + 1))
+	echo "ok $n - set-user-ID # SKIP not root, or the build tree is mounted nosuid"
+fi
+
+echo "1..$n"
