@@ -644,6 +644,10 @@ if [ -f "$OUT/programs.md" ]; then
 	echo
 	sed '1d' "$OUT/programs.md" | sed '/./,$!d'
 fi
+if [ -f "$OUT/supervise.md" ]; then
+	echo
+	cat "$OUT/supervise.md"
+fi
 } > "$OUT/RESULTS.md"
 
 # --- the plot -------------------------------------------------------------
