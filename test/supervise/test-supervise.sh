@@ -14,7 +14,8 @@
 #  - the supervisor killed: the command dies with it (SIGKILL);
 #  - a kernel without MLOCK_ONFAULT (test/sim43/lof-kernel43): one
 #    warning, the command runs unchanged;
-#  - a set-user-ID program as root: served by the supervisor.
+#  - a set-user-ID program as root: served by the supervisor; run by
+#    nobody: one warning, it runs with its privileges, unserved.
 #
 # Environment: LOF_TOP_BUILDDIR, LOF_TOP_SRCDIR (set by make check).
 
@@ -110,6 +111,9 @@ else
 	n=$((n + 1))
 	echo "ok $n - t-static32 # SKIP no 32-bit static toolchain"
 fi
+
+tap "t-dynamic under --supervise (preload and supervisor)" \
+	"$W" --supervise -- "$DY" all
 
 run "$ST" lazy
 check "natively, the static program's mlock is eager (exit 1)" \
@@ -208,6 +212,22 @@ if [ "$(id -u)" = 0 ] && "$T/suid" euid | grep -q "^euid=65534$"; then
 else
 	n=$((n + 1))
 	echo "ok $n - set-user-ID # SKIP not root, or the build tree is mounted nosuid"
+fi
+
+# A set-user-ID (root) program run by another user: neither the library
+# nor the supervisor; one warning, and it runs.
+cp "$DY" "$T/suidroot" && chmod 4755 "$T/suidroot"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$T/suidroot" euid 2>/dev/null | grep -q "^euid=0$"; then
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$W" -- "$T/suidroot" euid
+	check "a set-user-ID program run by nobody: one warning, it runs as itself" \
+		eval '[ "$rc" -eq 0 ] && grep -q "^euid=0$" "$T/out" &&
+		warned "set-user-ID"'
+else
+	n=$((n + 1))
+	echo "ok $n - set-user-ID run by nobody # SKIP not root, no setpriv, nosuid, or the build tree is closed to nobody"
 fi
 
 echo "1..$n"
