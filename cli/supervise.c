@@ -258,9 +258,12 @@ static void loop(pid_t first)
 				ptrace(PTRACE_LISTEN, pid, NULL, NULL);
 				continue;
 			}
-			/* A new tracee's first stop (SIGTRAP). */
-			reset(t);
-			req = PTRACE_CONT;
+			/*
+			 * SIGTRAP: a new tracee's first stop, or the re-trap
+			 * of one leaving a group-stop (SIGCONT). The latter
+			 * may be in the middle of a rewrite: keep its state
+			 * and its resume request.
+			 */
 			break;
 		case PTRACE_EVENT_EXEC:
 			reset(t);

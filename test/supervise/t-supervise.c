@@ -483,6 +483,44 @@ static void test_signals(void)
 	ok(ticks > 0, "the timer's signals reached the program");
 }
 
+/*
+ * MAP_LOCKED while a child stops and continues us over and over: a
+ * tracee leaving a group-stop in the middle of a rewrite must keep it.
+ */
+static void test_stop_storm(void)
+{
+	pid_t parent = getpid(), pid;
+	int bad = 0, kept_all = 1, n = 1000, st;
+
+	pid = fork();
+	if (pid == 0) {
+		for (;;) {
+			kill(parent, SIGSTOP);
+			usleep(50);
+			kill(parent, SIGCONT);
+			usleep(50);
+		}
+	}
+	quiet = 3;
+	for (int i = 0; i < n; i++) {
+		int kept;
+		long r = asm_mmap_locked(64 * KB, &kept);
+
+		kept_all &= kept;
+		if (is_err(r) || !lazy_locked((void *)r, 0))
+			bad++;
+		if (!is_err(r))
+			munmap((void *)r, 64 * KB);
+	}
+	quiet = 1 << 30;
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	kill(parent, SIGCONT);
+	ok(bad == 0 && kept_all, "%d MAP_LOCKED calls while stopped and "
+	   "continued by a child: all lazy, registers kept (%d wrong)", n,
+	   bad);
+}
+
 #if defined(__i386__)
 /* i386's old_mmap(struct *): the supervisor reads the struct. */
 static void test_old_mmap(void)
@@ -508,6 +546,7 @@ static int all(void)
 	test_rlimit();
 	test_fork_thread();
 	test_signals();
+	test_stop_storm();
 #if defined(__i386__)
 	test_old_mmap();
 #endif
