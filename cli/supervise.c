@@ -16,16 +16,18 @@
  * itself. The tracer is a grandchild, detached (double fork, as
  * `strace -D` does): the command never sees it as a child, so its
  * wait() calls are not disturbed. The handshake, in order:
- *   1. the wrapper forks a helper, which installs the filter in itself
- *      (a throw-away test: seccomp present, no_new_privs needed or not),
- *      forks the tracer and exits; the wrapper reaps it;
+ *   1. the wrapper forks a helper, which forks the tracer, then installs
+ *      the filter in itself (a throw-away test: seccomp present,
+ *      no_new_privs needed or not), sends the result and exits; the
+ *      wrapper reaps it (the tracer, orphaned, is nobody's child);
  *   2. the tracer sends its PID up a pipe; the wrapper names it with
  *      PR_SET_PTRACER (Yama's ptrace_scope 1) and says go;
  *   3. the tracer seizes the wrapper (PTRACE_SEIZE: no stop, no SIGSTOP
  *      for the program to see) and sends the result up;
  *   4. the wrapper installs the filter and execs the command.
  * Any failure before 4 leaves the wrapper untouched (no filter, not
- * traced), and the caller warns and runs the command unsupervised.
+ * traced; a tracer never told to go exits at the end of its pipe), and
+ * the caller warns and runs the command unsupervised.
  *
  * Following children. PTRACE_O_TRACEFORK/VFORK/CLONE attach every new
  * process and thread; the filter is inherited by them and kept across
@@ -81,7 +83,7 @@
 		    PTRACE_O_EXITKILL)
 
 /* What goes up the pipe to the wrapper. */
-enum { MSG_FILTER_ERR = 1, MSG_PID, MSG_SEIZE };
+enum { MSG_FILTER = 1, MSG_PID, MSG_SEIZE };
 struct msg {
 	int kind;
 	int val;	/* errno, or the tracer's PID */
@@ -368,8 +370,8 @@ static int recv_msg(int fd, struct msg *m)
 
 int sv_start(char *why, size_t whylen)
 {
-	int up[2], down[2], st, err;
-	pid_t me = getpid(), helper;
+	int up[2], down[2], st, err, filter_err;
+	pid_t me = getpid(), helper, tracer_pid;
 	struct msg m;
 
 	if (!sv_available()) {
@@ -386,18 +388,19 @@ int sv_start(char *why, size_t whylen)
 		return -1;
 	}
 	if (helper == 0) {
+		/*
+		 * The tracer first, so that it does not inherit the test
+		 * filter; then the test, in this throw-away process.
+		 */
 		pid_t t;
 
 		close(up[0]);
 		close(down[1]);
-		err = install_filter();
-		if (err) {
-			send_msg(up[1], MSG_FILTER_ERR, err);
-			_exit(0);
-		}
 		t = fork();
 		if (t == 0)
 			tracer(me, up[1], down[0]);
+		err = t < 0 ? errno : install_filter();
+		send_msg(up[1], MSG_FILTER, err);
 		_exit(0);
 	}
 	close(up[1]);
@@ -405,15 +408,25 @@ int sv_start(char *why, size_t whylen)
 	while (waitpid(helper, &st, 0) < 0 && errno == EINTR)
 		;
 
+	/* Two messages, in either order: the test's result, the PID. */
 	err = -1;
-	if (recv_msg(up[0], &m) != 0) {
-		snprintf(why, whylen, "the supervisor did not start");
-	} else if (m.kind == MSG_FILTER_ERR) {
+	filter_err = -1;
+	tracer_pid = 0;
+	while ((filter_err < 0 || !tracer_pid) && recv_msg(up[0], &m) == 0) {
+		if (m.kind == MSG_FILTER)
+			filter_err = m.val;
+		else if (m.kind == MSG_PID)
+			tracer_pid = m.val;
+	}
+	if (filter_err > 0) {
 		snprintf(why, whylen, "cannot install a seccomp filter: %s",
-			 strerror(m.val));
-	} else if (m.kind == MSG_PID) {
-		prctl(PR_SET_PTRACER, (unsigned long)m.val, 0, 0, 0);
-		if (write(down[1], "g", 1) != 1 || recv_msg(up[0], &m) != 0)
+			 strerror(filter_err));
+	} else if (filter_err < 0 || !tracer_pid) {
+		snprintf(why, whylen, "the supervisor did not start");
+	} else {
+		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
+		if (write(down[1], "g", 1) != 1 || recv_msg(up[0], &m) != 0 ||
+		    m.kind != MSG_SEIZE)
 			snprintf(why, whylen, "the supervisor did not start");
 		else if (m.val)
 			snprintf(why, whylen, "cannot trace the command: %s%s",
