@@ -62,13 +62,6 @@
 #include "supervise.h"
 #include "supervise-call.h"
 
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 1
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT 4
-#endif
-
 #define CAP_IPC_LOCK_BIT 14
 #define SYSCALL_INSN_LEN 2
 

@@ -12,6 +12,14 @@
 #include <stddef.h>
 #include <linux/filter.h>
 
+/* The flags the calls are rewritten into, for headers before Linux 4.4. */
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
 /*
  * What the filter tells the supervisor about a trapped call: the
  * SECCOMP_RET_TRACE data, read back with PTRACE_GETEVENTMSG. The low
