@@ -27,6 +27,13 @@ void interpose_sig_init(void);
 void interpose_io_init(void);
 
 /*
+ * Open the pending buffers of system call nr, about to be made with
+ * the arguments a[0..5], where the kernel would get EFAULT
+ * (interpose-kio.c). Other numbers: nothing.
+ */
+void kio_syscall(long nr, const long *a);
+
+/*
  * Resolve the allocator's malloc family (interpose-malloc.c).
  * Context: init, or the first allocation.
  */

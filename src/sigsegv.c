@@ -250,7 +250,8 @@ int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c)
  * pending and lock the present ones where they are. Gaps shorter than
  * a batch between present pages are locked with them: the handler
  * would open them in one batch anyway, and each gap costs the kernel
- * two mappings.
+ * two mappings. In emulation that batch is LOCKONFAULT_LOCK_BATCH,
+ * since there locking a gap populates it.
  */
 struct pend_ctx {
 	uintptr_t start, end;	/* the entry */
@@ -273,7 +274,13 @@ static int pend_gap(struct pend_ctx *p, uintptr_t lo, uintptr_t hi)
 static int pend_present(uintptr_t lo, uintptr_t hi, void *arg)
 {
 	struct pend_ctx *p = arg;
-	size_t gap = lof_config.batch << lof_page_shift;
+	/*
+	 * In emulation locking is plain mlock, which populates the gap:
+	 * untouched pages the kernel's MLOCK_ONFAULT leaves absent (issue
+	 * 12 f). There the gap is bounded as a locking batch is.
+	 */
+	size_t gap = (sig_emulate ? lof_config.lock_batch : lof_config.batch)
+		     << lof_page_shift;
 
 	if (p->open_hi && lo - p->open_hi < gap) {
 		p->open_hi = hi;	/* a short gap: lock it with the run */
