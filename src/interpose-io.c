@@ -526,7 +526,7 @@ LOF_EXPORT int clock_nanosleep(clockid_t clk, int flags,
  */
 LOF_EXPORT long syscall(long nr, ...)
 {
-	long a[6];
+	long a[6], r;
 	va_list ap;
 
 	va_start(ap, nr);
@@ -543,7 +543,9 @@ LOF_EXPORT long syscall(long nr, ...)
 			break;
 		}
 	}
-	return REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	r = REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	kio_syscall_done(nr, a, r);
+	return r;
 }
 
 static void open_mmsg(struct mmsghdr *v, unsigned int n)

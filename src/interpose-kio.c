@@ -38,6 +38,12 @@
 #include "interpose.h"
 #include "sys.h"
 
+#ifndef SYS_io_uring_setup
+#define SYS_io_uring_setup 425
+#endif
+#ifndef SYS_io_uring_enter
+#define SYS_io_uring_enter 426
+#endif
 #ifndef SYS_io_uring_register
 #define SYS_io_uring_register 427
 #endif
@@ -134,15 +140,28 @@ void kio_syscall(long nr, const long *a)
 		break;
 	case SYS_process_vm_readv:
 	case SYS_process_vm_writev:
-		/* Ours: the local vector. The remote one is another mm. */
+		/* Ours: the local vector; the remote one too if it is us. */
 		open_iov((const struct iovec *)a[1], (unsigned long)a[2]);
-		OPEN(a[3], (size_t)a[4] * sizeof(struct iovec));
+		if (a[0] == getpid())
+			open_iov((const struct iovec *)a[3],
+				 (unsigned long)a[4]);
+		else
+			OPEN(a[3], (size_t)a[4] * sizeof(struct iovec));
+		break;
+	case SYS_io_uring_enter:
+		uring_enter(a[0], a[1], a[3]);
 		break;
 	case SYS_mincore:
 		/* One byte per page of [a[0], a[0] + a[1]). */
 		OPEN(a[2], ((size_t)a[1] + lof_page_size - 1) / lof_page_size);
 		break;
 	}
+}
+
+void kio_syscall_done(long nr, const long *a, long r)
+{
+	if (nr == SYS_io_uring_setup && r >= 0)
+		uring_setup_done(r, (const void *)a[1]);
 }
 
 static long kio_call(long nr, long a0, long a1, long a2, long a3, long a4,

@@ -16,11 +16,14 @@
  *   vmsplice into a pipe; io_uring_register(IORING_REGISTER_BUFFERS)
  *   and IORING_REGISTER_BUFFERS2; process_vm_readv and
  *   process_vm_writev with this process's own vector pending.
+ *   an io_uring IORING_OP_READ, and READV with its vector pending,
+ *   submitted with io_uring_enter through syscall() on a ring the
+ *   program mapped with mmap (the SQEs are read at io_uring_enter).
  * Cases no interposer sees, checked against what liblockonfault(7)
  * says of them (WHAT NO USER-SPACE ENGINE CAN SEE):
- *   an io_uring IORING_OP_READ into a pending buffer: as the kernel
- *   under the kernel's flags; under the sigsegv engine the completion
- *   carries -EFAULT (documented);
+ *   an IORING_OP_READ on an IORING_SETUP_SQPOLL ring (its kernel
+ *   thread reads the SQEs with no system call): as the kernel under
+ *   the kernel's flags, -EFAULT under sigsegv;
  *   another process reading us with process_vm_readv: as the kernel
  *   under the kernel's flags; EFAULT under sigsegv (documented);
  *   another process reading /proc/PID/mem: the kernel's FOLL_FORCE
@@ -61,7 +64,7 @@ struct outcome {
 static size_t pg;
 static int ref_onfault;
 static int lib;			/* this run goes through the library */
-static int datafd;		/* NB pages of known data (memfd) */
+static int datafd;		/* NB pages of known data (data_file) */
 
 static void fill(unsigned char *b, size_t n, int salt)
 {
@@ -239,9 +242,11 @@ static void c_vmsplice(struct outcome *o)
 
 /* ---- io_uring ---- */
 
-static int uring_setup(struct io_uring_params *pr)
+static int uring_setup(struct io_uring_params *pr, unsigned int flags)
 {
 	memset(pr, 0, sizeof(*pr));
+	pr->flags = flags;
+	pr->sq_thread_idle = 2000;	/* ms */
 	return (int)syscall(SYS_io_uring_setup, 4, pr);
 }
 
@@ -254,7 +259,7 @@ static void uring_register(struct outcome *o, int two)
 
 	if (!b)
 		return;
-	fd = uring_setup(&pr);
+	fd = uring_setup(&pr, 0);
 	if (fd < 0) {
 		snprintf(o->note, sizeof(o->note), "io_uring_setup: %s",
 			 strerror(errno));
@@ -284,8 +289,11 @@ static void uring_register(struct outcome *o, int two)
 static void c_uring_buffers(struct outcome *o) { uring_register(o, 0); }
 static void c_uring_buffers2(struct outcome *o) { uring_register(o, 1); }
 
-/* One IORING_OP_READ into a pending buffer, submitted with io_uring_enter. */
-static void c_uring_read(struct outcome *o)
+/*
+ * One IORING_OP_READ (or READV, its vector in a pending page too) into
+ * a pending buffer, submitted with io_uring_enter.
+ */
+static void uring_read(struct outcome *o, int vec, unsigned int setup)
 {
 	struct io_uring_params pr;
 	unsigned char *b = buffer(0, o), *sq, *cq;
@@ -296,7 +304,7 @@ static void c_uring_read(struct outcome *o)
 
 	if (!b)
 		return;
-	fd = uring_setup(&pr);
+	fd = uring_setup(&pr, setup);
 	if (fd < 0) {
 		snprintf(o->note, sizeof(o->note), "io_uring_setup: %s",
 			 strerror(errno));
@@ -320,11 +328,27 @@ static void c_uring_read(struct outcome *o)
 	sqes[0].addr = (uintptr_t)b;
 	sqes[0].len = (uint32_t)(NB * pg);
 	sqes[0].off = 0;
+	if (vec) {
+		unsigned char *vb = buffer(0, o);
+		struct iovec *iov;
+
+		if (!vb)
+			return;
+		iov = (struct iovec *)(vb + 2 * pg);
+		iov[0].iov_base = b;		/* writes open vb's page */
+		iov[0].iov_len = pg;
+		iov[1].iov_base = b + pg;
+		iov[1].iov_len = (NB - 1) * pg;
+		sqes[0].opcode = IORING_OP_READV;
+		sqes[0].addr = (uintptr_t)iov;
+		sqes[0].len = 2;
+	}
 	array = (unsigned int *)(sq + pr.sq_off.array);
 	tail = (unsigned int *)(sq + pr.sq_off.tail);
 	array[*tail & *(unsigned int *)(sq + pr.sq_off.ring_mask)] = 0;
 	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
-	if (syscall(SYS_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS,
+	if (syscall(SYS_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS |
+		    (setup & IORING_SETUP_SQPOLL ? IORING_ENTER_SQ_WAKEUP : 0),
 		    NULL, 0) < 0) {
 		result(o, -1);
 	} else {
@@ -343,6 +367,13 @@ static void c_uring_read(struct outcome *o)
 	o->data_ok = o->rc == (long)(NB * pg) && check(b, NB * pg, 1);
 	close(fd);
 	o->done = 1;
+}
+
+static void c_uring_read(struct outcome *o) { uring_read(o, 0, 0); }
+static void c_uring_readv(struct outcome *o) { uring_read(o, 1, 0); }
+static void c_uring_sqpoll(struct outcome *o)
+{
+	uring_read(o, 0, IORING_SETUP_SQPOLL);
 }
 
 /* ---- process_vm_readv / writev ---- */
@@ -450,7 +481,11 @@ static const struct kcase {
 	{ "process_vm_writev from our own pending buffer", c_pvm_writev,
 	  SAME, 1 },
 	{ "io_uring IORING_OP_READ into a pending buffer", c_uring_read,
-	  DOC_EFAULT, 0 },
+	  SAME, 1 },
+	{ "io_uring IORING_OP_READV, vector and buffer pending",
+	  c_uring_readv, SAME, 1 },
+	{ "io_uring IORING_OP_READ on an SQPOLL ring", c_uring_sqpoll,
+	  DOC_EFAULT, 1 },
 	{ "another process's process_vm_readv of a pending buffer",
 	  c_outside_pvm, DOC_EFAULT, 0 },
 	{ "another process reading /proc/PID/mem of a pending buffer",
@@ -465,18 +500,43 @@ struct job {
 	int lib;
 };
 
+/*
+ * NB pages of known data in a memfd of this run's own: page cache pages
+ * shared with the other run would let its exit's deferred munlock clear
+ * the mlocked flag this run just set (the kernel's mlock_count is
+ * approximate across processes).
+ */
+static int data_file(void)
+{
+	unsigned char *data = malloc(NB * pg);
+	int fd = probe_memfd("t-kernelio", NB * pg);
+
+	if (fd < 0 || !data)
+		return -1;
+	fill(data, NB * pg, 1);
+	if (pwrite(fd, data, NB * pg, 0) != (ssize_t)(NB * pg))
+		fd = -1;
+	free(data);
+	return fd;
+}
+
 static void run_job(void *arg)
 {
 	struct job *j = arg;
 
 	lib = j->lib;
+	datafd = data_file();
+	if (datafd < 0) {
+		snprintf(j->o->note, sizeof(j->o->note), "data file: %s",
+			 strerror(errno));
+		return;
+	}
 	j->c->fn(j->o);
 }
 
 int main(void)
 {
 	struct outcome *o;
-	unsigned char *data;
 	char buf[64];
 	int sigsegv;
 
@@ -490,14 +550,6 @@ int main(void)
 	diag("engine %s, reference: the kernel's %s", probe_engine(),
 	     ref_onfault ? "mlock2(MLOCK_ONFAULT)" : "mlock (no ONFAULT)");
 
-	datafd = probe_memfd("t-kernelio", NB * pg);
-	data = malloc(NB * pg);
-	if (datafd < 0 || !data)
-		bail("memfd");
-	fill(data, NB * pg, 1);
-	if (pwrite(datafd, data, NB * pg, 0) != (ssize_t)(NB * pg))
-		bail("pwrite");
-	free(data);
 	o = probe_sys_mmap(NULL, 2 * sizeof(*o), PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (o == MAP_FAILED)

@@ -22,6 +22,11 @@
  * On a kernel without MLOCK_ONFAULT (sim43) the reference is plain
  * mlock, which populates: only touched pages and mincore of touched
  * pages are compared there.
+ *
+ * Each run maps a file of its own: page cache pages shared with the
+ * other run would let its exit's deferred munlock clear the mlocked
+ * flag this run just set (the kernel's mlock_count is approximate
+ * across processes).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -66,7 +71,7 @@ struct outcome {
 
 static size_t pg;
 static int ref_onfault;
-static char path[512];
+static char path[512], path_lib[520];
 
 static int raw_lock(const void *a, size_t l)
 {
@@ -99,7 +104,8 @@ static void run(void *arg)
 	size_t i;
 
 	if (j->kind == FILE_SHARED || j->kind == FILE_PRIV) {
-		fd = open(path, O_RDWR);
+		/* A file per run: see the head comment. */
+		fd = open(j->lib ? path_lib : path, O_RDWR);
 		if (fd < 0) {
 			snprintf(o->note, sizeof(o->note), "open: %s",
 				 strerror(errno));
@@ -292,16 +298,23 @@ int main(void)
 	if (probe_tmpdir(dir, sizeof(dir), "t-mincore"))
 		bail("no scratch directory");
 	snprintf(path, sizeof(path), "%s/data", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	snprintf(path_lib, sizeof(path_lib), "%s.lib", path);
 	page = malloc(pg);
-	if (fd < 0 || !page)
-		bail("cannot create %s", path);
-	for (int i = 0; i < NPG; i++) {
-		memset(page, 0x30 + i % 64, pg);
-		if (write(fd, page, pg) != (ssize_t)pg)
-			bail("write %s", path);
+	if (!page)
+		bail("malloc");
+	for (int f = 0; f < 2; f++) {
+		const char *p = f ? path_lib : path;
+
+		fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			bail("cannot create %s", p);
+		for (int i = 0; i < NPG; i++) {
+			memset(page, 0x30 + i % 64, pg);
+			if (write(fd, page, pg) != (ssize_t)pg)
+				bail("write %s", p);
+		}
+		close(fd);
 	}
-	close(fd);
 	free(page);
 
 	o = probe_sys_mmap(NULL, 2 * sizeof(*o), PROT_READ | PROT_WRITE,
@@ -326,6 +339,7 @@ int main(void)
 		compare(k, &o[0], &o[1]);
 	}
 	unlink(path);
+	unlink(path_lib);
 	rmdir(dir);
 	return done();
 }
