@@ -146,7 +146,8 @@ void uring_setup_done(long fd, const void *params)
 
 void uring_mmap_done(long addr, int fd, long off)
 {
-	if (fd < 0 || (addr < 0 && addr > -4096) ||
+	if (fd < 0 || lof_mode != LOF_MODE_SIGSEGV ||
+	    (addr < 0 && addr > -4096) ||
 	    ((unsigned long)off != U_OFF_SQ_RING &&
 	     (unsigned long)off != U_OFF_SQES))
 		return;
