@@ -518,20 +518,22 @@ LOF_EXPORT int clock_nanosleep(clockid_t clk, int flags,
 }
 
 /*
- * syscall(): only futex is understood (its words are what threads
- * libraries hand the kernel through syscall() directly); every other
- * number passes through untouched. Six arguments are always forwarded,
+ * syscall(): futex is understood (its words are what threads libraries
+ * hand the kernel through syscall() directly), and the calls of
+ * interpose-kio.c (io_submit, io_uring_register... as liburing makes
+ * them); every other number passes through untouched. Six arguments are always forwarded,
  * as libc's own syscall() reads them.
  */
 LOF_EXPORT long syscall(long nr, ...)
 {
-	long a[6];
+	long a[6], r;
 	va_list ap;
 
 	va_start(ap, nr);
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+	kio_syscall(nr, a);
 	if (nr == SYS_futex) {
 		OPEN(a[0], sizeof(int));
 		/* FUTEX_REQUEUE, CMP_REQUEUE, WAKE_OP: a second word. */
@@ -541,7 +543,9 @@ LOF_EXPORT long syscall(long nr, ...)
 			break;
 		}
 	}
-	return REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	r = REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	kio_syscall_done(nr, a, r);
+	return r;
 }
 
 static void open_mmsg(struct mmsghdr *v, unsigned int n)

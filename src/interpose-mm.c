@@ -67,6 +67,8 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		r = engine_mmap(addr, len, prot, flags, fd, off);
 		if ((flags & MAP_LOCKED) && !(r < 0 && r > -4096))
 			locked(0, pc, LOF_CALL_MMAP, (void *)r, len, 0);
+		if (fd >= 0 && (flags & MAP_SHARED))
+			uring_mmap_done(r, fd, (long)off);	/* a ring? */
 	}
 	return ret_long(r) == -1 ? MAP_FAILED : (void *)r;
 }

@@ -27,6 +27,26 @@ void interpose_sig_init(void);
 void interpose_io_init(void);
 
 /*
+ * Open the pending buffers of system call nr, about to be made with
+ * the arguments a[0..5], where the kernel would get EFAULT
+ * (interpose-kio.c). Other numbers: nothing.
+ */
+void kio_syscall(long nr, const long *a);
+
+/* The same, after the call returned r (as syscall() returns it). */
+void kio_syscall_done(long nr, const long *a, long r);
+
+/*
+ * io_uring rings (interpose-uring.c): a ring set up as fd with the
+ * parameters the kernel filled in; the program's mmap of its fd at
+ * off; an io_uring_enter that submits to_submit entries, whose
+ * buffers are opened first.
+ */
+void uring_setup_done(long fd, const void *params);
+void uring_mmap_done(long addr, int fd, long off);
+void uring_enter(long fd, long to_submit, long flags);
+
+/*
  * Resolve the allocator's malloc family (interpose-malloc.c).
  * Context: init, or the first allocation.
  */

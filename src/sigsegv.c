@@ -250,7 +250,8 @@ int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c)
  * pending and lock the present ones where they are. Gaps shorter than
  * a batch between present pages are locked with them: the handler
  * would open them in one batch anyway, and each gap costs the kernel
- * two mappings.
+ * two mappings. In emulation that batch is LOCKONFAULT_LOCK_BATCH,
+ * since there locking a gap populates it.
  */
 struct pend_ctx {
 	uintptr_t start, end;	/* the entry */
@@ -273,7 +274,13 @@ static int pend_gap(struct pend_ctx *p, uintptr_t lo, uintptr_t hi)
 static int pend_present(uintptr_t lo, uintptr_t hi, void *arg)
 {
 	struct pend_ctx *p = arg;
-	size_t gap = lof_config.batch << lof_page_shift;
+	/*
+	 * In emulation locking is plain mlock, which populates the gap:
+	 * untouched pages the kernel's MLOCK_ONFAULT leaves absent (issue
+	 * 12 f). There the gap is bounded as a locking batch is.
+	 */
+	size_t gap = (sig_emulate ? lof_config.lock_batch : lof_config.batch)
+		     << lof_page_shift;
 
 	if (p->open_hi && lo - p->open_hi < gap) {
 		p->open_hi = hi;	/* a short gap: lock it with the run */
@@ -713,13 +720,29 @@ static void forget_stale(long p, size_t len)
 static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 		       void *new_addr, uintptr_t s, uintptr_t e)
 {
+	struct sig_pieces pc;
 	struct kept k;
 	long p;
 
 	keep(&k, s, e);
+	sig_pieces_collect(&pc, s, e);
 	sig_release(s, e, 0);
-	sys_munlock((void *)s, e - s);
-	p = sys_mremap(old, old_len, new_len, flags, new_addr);
+	if (old_len)
+		sys_munlock((void *)s, e - s);
+	p = sig_remap_pieces(old, old_len, new_len, flags, new_addr, &pc);
+	if (!old_len) {
+		/*
+		 * A second mapping of the same pages: the old one stays,
+		 * and the copy is locked as the kernel copies VM_LOCKED.
+		 */
+		for (size_t i = 0; i < k.n; i++)
+			relazy(k.start[i], k.end[i]);
+		if (!(p < 0 && p > -4096)) {
+			sig_forget((uintptr_t)p, page_up((uintptr_t)p + new_len));
+			relazy((uintptr_t)p, page_up((uintptr_t)p + new_len));
+		}
+		return p;
+	}
 	if (p < 0 && p > -4096) {
 		for (size_t i = 0; i < k.n; i++)
 			relazy(k.start[i], k.end[i]);
@@ -745,10 +768,19 @@ long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		void *new_addr)
 {
 	uintptr_t s = (uintptr_t)old, e;
+	struct sig_pieces pc;
 	sigset_t saved;
 	long p;
 
-	if ((s & (lof_page_size - 1)) || bounds(old, old_len, &s, &e) ||
+	/*
+	 * old_len 0 (a shared mapping) maps the mapping at old a second
+	 * time, with its protection: a pending piece there must be
+	 * opened first, or the copy is PROT_NONE with no entry. Over the
+	 * kernel's lock-on-fault, opening keeps it locked on touch;
+	 * remap_lazy registers both again.
+	 */
+	if ((s & (lof_page_size - 1)) ||
+	    bounds(old, old_len ? old_len : new_len, &s, &e) ||
 	    !region_overlaps(&lof_regions, s, e)) {
 		p = sys_mremap(old, old_len, new_len, flags, new_addr);
 	} else if (sig_relazy()) {
@@ -758,8 +790,10 @@ long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		return p;
 	} else {
 		region_lock(&saved);
+		sig_pieces_collect(&pc, s, e);
 		sig_release(s, e, 1);
-		p = sys_mremap(old, old_len, new_len, flags, new_addr);
+		p = sig_remap_pieces(old, old_len, new_len, flags, new_addr,
+				     &pc);
 		region_unlock(&saved);
 	}
 	/* The old range holds no entry now; the rest was unmapped. */

@@ -185,6 +185,27 @@ long sig_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		void *new_addr);
 
+/* ---- remap.c ---------------------------------------------------- */
+
+/* The managed pieces of a range before a change, adjacent ones joined. */
+struct sig_pieces {
+	uintptr_t start[64], end[64];
+	size_t n;
+};
+
+/* Collect them, unclipped. Table lock held. */
+void sig_pieces_collect(struct sig_pieces *pc, uintptr_t s, uintptr_t e);
+
+/*
+ * The kernel's mremap of a released managed range; where it says
+ * EFAULT only because the engine split the range into several VMAs
+ * (pc: its pieces before the release), the same call done piece by
+ * piece (remap.c). Table lock held.
+ * Return: the new address or -errno.
+ */
+long sig_remap_pieces(void *old, size_t old_len, size_t new_len, int flags,
+		      void *new_addr, const struct sig_pieces *pc);
+
 /* ---- lockall.c -------------------------------------------------- */
 
 int sig_mlockall(int flags);

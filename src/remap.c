@@ -1,0 +1,253 @@
+/*
+ * remap.c - mremap over a range the engine split into several kernel
+ * mappings.
+ *
+ * The kernel moves or grows one mapping (VMA) only: an old range that
+ * spans two gets EFAULT. Under the kernel's own lock-on-fault a locked
+ * range stays one VMA; under the engine its pending and opened pieces
+ * are separate VMAs, and opening them all again does not always make
+ * them one: a piece first faulted while its neighbours were PROT_NONE
+ * got an anon_vma of its own, and the kernel never merges two VMAs
+ * with different anon_vmas. The program, which asked for one range,
+ * would get EFAULT where the kernel grows or moves it (issue 12 d).
+ *
+ * So when the kernel answers EFAULT for a released managed range, and
+ * the VMAs covering it differ only where the engine cut them (the
+ * range lay inside one managed piece, and its VMAs now have the same
+ * protection, sharing and file at consecutive offsets), the call is
+ * done piece by piece, as the kernel would have done it on one VMA:
+ *  - growth in place extends the last piece, when the range ends where
+ *    the program's mapping ends; ENOMEM, as the kernel, when there is
+ *    no room and the call may not move;
+ *  - a move (MREMAP_MAYMOVE without room, MREMAP_FIXED, MREMAP_DONTUNMAP)
+ *    reserves the destination, then moves each piece to its offset
+ *    there with MREMAP_FIXED, the last one grown; if one fails, the
+ *    pieces moved already go back, and the kernel's errno is returned.
+ * Anything else keeps the kernel's EFAULT.
+ *
+ * Known difference: two mappings the program made side by side, both
+ * locked, that the kernel keeps apart only by their anon_vma, look to
+ * the engine like one range it split, so an mremap across them moves
+ * where the kernel says EFAULT (liblockonfault(7), BUGS).
+ *
+ * Context: table lock held, not in a signal handler (reads
+ * /proc/self/maps).
+ */
+#include "config.h"
+#include "sigsegv.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "maps.h"
+#include "region.h"
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+#define MAX_PIECES 64
+
+struct vma {
+	uintptr_t start, end;	/* clipped to the old range */
+	uintptr_t vma_end;
+	unsigned long offset, inode, path;
+	int prot, shared;
+};
+
+struct vmas {
+	struct vma v[MAX_PIECES];
+	size_t n;
+	int overflow;
+};
+
+static unsigned long path_hash(const char *p)
+{
+	unsigned long h = 5381;
+
+	while (*p)
+		h = h * 33 + (unsigned char)*p++;
+	return h;
+}
+
+static int collect(const struct maps_entry *m, void *arg)
+{
+	struct vmas *w = arg;
+	struct vma *v;
+
+	if (w->n == MAX_PIECES) {
+		w->overflow = 1;
+		return 1;
+	}
+	v = &w->v[w->n++];
+	v->start = m->start;
+	v->end = m->end;
+	v->vma_end = m->vma_end;
+	v->offset = m->offset;
+	v->inode = m->inode;
+	v->path = path_hash(m->path);
+	v->prot = m->prot;
+	v->shared = m->shared;
+	return 0;
+}
+
+/* Would the kernel have kept a and b (a just below b) as one VMA? */
+static int joinable(const struct vma *a, const struct vma *b)
+{
+	return a->end == b->start && a->prot == b->prot &&
+	       a->shared == b->shared && a->inode == b->inode &&
+	       a->path == b->path &&
+	       (!a->inode || a->offset + (a->end - a->start) == b->offset);
+}
+
+/* Is [s, e) inside one managed piece (what the kernel keeps one VMA)? */
+static int inside_one(const struct sig_pieces *pc, uintptr_t s, uintptr_t e)
+{
+	for (size_t i = 0; i < pc->n; i++)
+		if (pc->start[i] <= s && e <= pc->end[i])
+			return 1;
+	return 0;
+}
+
+/* Is the boundary at b strictly inside one of the managed pieces? */
+static int cut_by_us(const struct sig_pieces *pc, uintptr_t b)
+{
+	for (size_t i = 0; i < pc->n; i++)
+		if (pc->start[i] < b && b < pc->end[i])
+			return 1;
+	return 0;
+}
+
+void sig_pieces_collect(struct sig_pieces *pc, uintptr_t s, uintptr_t e)
+{
+	struct region buf[MAX_PIECES];
+	size_t n = region_collect(&lof_regions, s, e, buf, ARRAY_SIZE(buf));
+
+	pc->n = 0;
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(buf); i++) {
+		uintptr_t a = buf[i].start, b = buf[i].end;
+
+		if (pc->n && pc->end[pc->n - 1] == a)
+			pc->end[pc->n - 1] = b;	/* one piece for us */
+		else if (pc->n < ARRAY_SIZE(pc->start)) {
+			pc->start[pc->n] = a;
+			pc->end[pc->n++] = b;
+		}
+	}
+}
+
+/* Put pieces [0, k) moved to d back where they were. */
+static void undo(const struct vmas *w, size_t k, uintptr_t s, uintptr_t d)
+{
+	for (size_t i = 0; i < k; i++) {
+		size_t len = w->v[i].end - w->v[i].start;
+
+		sys_mremap((void *)(d + (w->v[i].start - s)), len, len,
+			   MREMAP_MAYMOVE | MREMAP_FIXED,
+			   (void *)w->v[i].start);
+	}
+}
+
+/* Move the pieces of [s, e) to d, the last one grown to end at d + n. */
+static long move(const struct vmas *w, uintptr_t s, uintptr_t e, size_t n,
+		 int flags, uintptr_t d)
+{
+	int mflags = MREMAP_MAYMOVE | MREMAP_FIXED | (flags & MREMAP_DONTUNMAP);
+
+	for (size_t i = 0; i < w->n; i++) {
+		const struct vma *v = &w->v[i];
+		size_t len = v->end - v->start, nlen = len;
+		long r;
+
+		if (i == w->n - 1)
+			nlen = d + n - (d + (v->start - s));
+		r = sys_mremap((void *)v->start, len, nlen, mflags,
+			       (void *)(d + (v->start - s)));
+		if (r < 0 && r > -4096) {
+			undo(w, i, s, d);
+			return r;
+		}
+	}
+	(void)e;
+	return (long)d;
+}
+
+long sig_remap_pieces(void *old, size_t old_len, size_t new_len, int flags,
+		      void *new_addr, const struct sig_pieces *pc)
+{
+	long p = sys_mremap(old, old_len, new_len, flags, new_addr);
+	uintptr_t s = (uintptr_t)old, e = page_up(s + old_len), d;
+	size_t n = page_up(new_len);
+	struct vmas w = { .n = 0 };
+	int at_end;
+
+	if (p != -EFAULT || !old_len || !new_len)
+		return p;
+	if (maps_walk(s, e, collect, &w) || w.overflow || !w.n ||
+	    w.v[0].start != s || w.v[w.n - 1].end != e)
+		return p;
+	if (!inside_one(pc, s, e))
+		return p;
+	for (size_t i = 1; i < w.n; i++)
+		if (!joinable(&w.v[i - 1], &w.v[i]))
+			return p;
+
+	if (flags & MREMAP_FIXED) {
+		d = (uintptr_t)new_addr;
+		if (n < e - s) {
+			/* The kernel shrinks first: the tail goes. */
+			sys_munmap((void *)(s + n), e - s - n);
+			e = s + n;
+			while (w.n && w.v[w.n - 1].start >= e)
+				w.n--;
+			w.v[w.n - 1].end = e;
+		}
+		return move(&w, s, e, n, flags, d);
+	}
+	if (n < e - s || (n == e - s && !(flags & MREMAP_DONTUNMAP)))
+		return p;	/* a shrink: not the kernel's EFAULT case */
+
+	/*
+	 * Where does the program's mapping end, as the kernel sees it? A
+	 * managed piece going on past e, still pending or opened like
+	 * the range, is the same mapping: no growth in place.
+	 */
+	at_end = w.v[w.n - 1].vma_end == e;
+	if (at_end && cut_by_us(pc, e)) {
+		struct vmas nx = { .n = 0 };
+
+		if (maps_walk(e, e + 1, collect, &nx) == 0 && nx.n == 1) {
+			struct vma last = w.v[w.n - 1];
+
+			last.end = e;
+			nx.v[0].start = e;
+			if (nx.v[0].prot == PROT_NONE ||
+			    joinable(&last, &nx.v[0]))
+				at_end = 0;
+		}
+	}
+	if (at_end && n > e - s) {
+		const struct vma *l = &w.v[w.n - 1];
+		long r = sys_mremap((void *)l->start, e - l->start,
+				    e - l->start + (n - (e - s)), 0, NULL);
+
+		if (!(r < 0 && r > -4096))
+			return (long)s;
+		if (r != -ENOMEM || !(flags & MREMAP_MAYMOVE))
+			return r;
+	} else if (!(flags & MREMAP_MAYMOVE)) {
+		return -ENOMEM;
+	}
+
+	/* A move: the kernel picks the place, as for a new mapping. */
+	p = sys_mmap(NULL, n, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p < 0 && p > -4096)
+		return -ENOMEM;
+	d = (uintptr_t)p;
+	p = move(&w, s, e, n, flags, d);
+	if (p < 0 && p > -4096)
+		sys_munmap((void *)d, n);
+	return p;
+}
