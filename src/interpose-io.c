@@ -518,11 +518,13 @@ LOF_EXPORT int clock_nanosleep(clockid_t clk, int flags,
 }
 
 /*
- * syscall(): futex is understood (its words are what threads libraries
- * hand the kernel through syscall() directly), and the calls of
+ * syscall(): the memory and lock calls (mmap, mlock, mlockall...) are
+ * served as their libc functions serve them (mm_syscall(), issue 13);
+ * futex is understood (its words are what threads libraries hand the
+ * kernel through syscall() directly), and so are the calls of
  * interpose-kio.c (io_submit, io_uring_register... as liburing makes
- * them); every other number passes through untouched. Six arguments are always forwarded,
- * as libc's own syscall() reads them.
+ * them); every other number passes through untouched. Six arguments are
+ * always forwarded, as libc's own syscall() reads them.
  */
 LOF_EXPORT long syscall(long nr, ...)
 {
@@ -533,6 +535,8 @@ LOF_EXPORT long syscall(long nr, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+	if (mm_syscall(nr, a, (uintptr_t)__builtin_return_address(0), &r))
+		return r;
 	kio_syscall(nr, a);
 	if (nr == SYS_futex) {
 		OPEN(a[0], sizeof(int));

@@ -1,6 +1,7 @@
 /*
  * interpose-mm.c - the exported memory calls: mmap, mmap64, munmap,
- * mremap, mprotect, mlock, mlock2, munlock, mlockall, munlockall.
+ * mremap, mprotect, mlock, mlock2, munlock, mlockall, munlockall, and
+ * the same calls made through syscall(3) (mm_syscall()).
  *
  * Each is a thin shim: initialise if needed, call the engine (which
  * returns the result or -errno), and turn that into libc's contract,
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "engine.h"
 #include "interpose.h"
@@ -166,4 +168,80 @@ LOF_EXPORT int munlockall(void)
 		return ret_int(sys_munlockall());
 	stats_sample();
 	return ret_int(engine_munlockall());
+}
+
+/*
+ * The memory calls a program makes through syscall(3) rather than their
+ * libc functions (issue 13: a dynamic program's syscall(SYS_mlockall,
+ * ...)): served as those functions serve them, so they lock on fault and
+ * the SIGSEGV engine's table sees every change. i386's old_mmap, which
+ * takes its arguments in memory, goes to the kernel as it is.
+ * Return: 1 with *ret set as syscall(3) returns (-1 and errno on
+ * failure), 0 for any other number.
+ */
+int mm_syscall(long nr, const long *a, uintptr_t pc, long *ret)
+{
+	void *p = (void *)a[0];
+	size_t len = (size_t)a[1];
+	long r;
+
+	if (!lof_ready())
+		return 0;
+	switch (nr) {
+	case SYS_mlock:
+		r = locked(engine_mlock(p, len, 0, 0), pc, LOF_CALL_MLOCK, p,
+			   len, 0);
+		break;
+	case SYS_mlock2:
+		r = locked(engine_mlock(p, len, (unsigned int)a[2], 1), pc,
+			   LOF_CALL_MLOCK2, p, len, 0);
+		break;
+	case SYS_munlock:
+		stats_sample();
+		r = engine_munlock(p, len);
+		break;
+	case SYS_mlockall:
+		r = locked(engine_mlockall((int)a[0]), pc, LOF_CALL_MLOCKALL,
+			   NULL, 0, (int)a[0]);
+		break;
+	case SYS_munlockall:
+		stats_sample();
+		r = engine_munlockall();
+		break;
+	case SYS_munmap:
+		stats_sample();
+		r = engine_munmap(p, len);
+		break;
+	case SYS_mprotect:
+		r = engine_mprotect(p, len, (int)a[2]);
+		break;
+	case SYS_mremap:
+		stats_sample();
+		r = engine_mremap(p, len, (size_t)a[2], (int)a[3],
+				  (a[3] & MREMAP_FIXED) ? (void *)a[4] : NULL);
+		break;
+#if defined(SYS_mmap2)
+	case SYS_mmap2: {
+		/* The offset is in 4096-byte units; past off_t: unchanged. */
+		off_t off = (off_t)((unsigned long long)(unsigned long)a[5] *
+				    4096);
+
+		if ((unsigned long long)off !=
+		    (unsigned long long)(unsigned long)a[5] * 4096)
+			return 0;
+		*ret = (long)do_mmap(p, len, (int)a[2], (int)a[3], (int)a[4],
+				     off, pc);
+		return 1;
+	}
+#else
+	case SYS_mmap:
+		*ret = (long)do_mmap(p, len, (int)a[2], (int)a[3], (int)a[4],
+				     (off_t)a[5], pc);
+		return 1;
+#endif
+	default:
+		return 0;
+	}
+	*ret = ret_long(r);
+	return 1;
 }

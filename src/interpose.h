@@ -27,6 +27,14 @@ void interpose_sig_init(void);
 void interpose_io_init(void);
 
 /*
+ * A memory or lock call made through syscall(3) with the arguments
+ * a[0..5], from return address pc: served as its libc function is
+ * (interpose-mm.c). Return: 1 with *ret as syscall(3) returns it, or 0
+ * for any other number.
+ */
+int mm_syscall(long nr, const long *a, uintptr_t pc, long *ret);
+
+/*
  * Open the pending buffers of system call nr, about to be made with
  * the arguments a[0..5], where the kernel would get EFAULT
  * (interpose-kio.c). Other numbers: nothing.
