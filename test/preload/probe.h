@@ -199,10 +199,17 @@ struct probe_page {
 void probe_page_state(const void *addr, struct probe_page *st);
 
 /*
- * The kernel's own calls, bypassing the library's mlock, mmap... (the
- * library's syscall() passes every number but futex through as it is,
- * as the kernel selftests' mlock2_() does). Same contract as libc's
- * wrappers: -1 and errno on failure.
+ * A system call straight to the kernel, through libc's own syscall()
+ * (dlsym in libc.so.6): the library interposes syscall() as well, and
+ * serves the lock and memory calls made through it (issue 13).
+ */
+long probe_raw_syscall(long nr, long a, long b, long c, long d, long e,
+		       long f);
+
+/*
+ * The kernel's own calls, bypassing the library's mlock, mmap... and its
+ * syscall() (probe_raw_syscall()). Same contract as libc's wrappers: -1
+ * and errno on failure.
  */
 int probe_sys_mlock(const void *addr, size_t len);
 int probe_sys_mlock2(const void *addr, size_t len, unsigned int flags);

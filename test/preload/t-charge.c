@@ -71,7 +71,7 @@ static char *map(size_t len)
 /* The kernel's own answer, bypassing the library. */
 static int raw_mlock2(const void *p, size_t len, unsigned int flags)
 {
-	return syscall(SYS_mlock2, p, len, flags) ? errno : 0;
+	return probe_raw_syscall(SYS_mlock2, (long)p, (long)len, (long)flags, 0, 0, 0) ? errno : 0;
 }
 
 #define CHECK(n, cond, ...)                                  \

@@ -182,7 +182,8 @@ static void *raw_mmap(void *a, size_t l, int prot, int fl, int fd, off_t o)
 
 static int raw_munmap(void *a, size_t l)
 {
-	return (int)syscall(SYS_munmap, a, l);
+	return (int)probe_raw_syscall(SYS_munmap, (long)a, (long)l, 0, 0, 0,
+				      0);
 }
 
 static int raw_lock(const void *a, size_t l)
@@ -194,7 +195,8 @@ static int raw_lock(const void *a, size_t l)
 
 static void *raw_mremap(void *o, size_t ol, size_t nl, int fl, void *na)
 {
-	long r = syscall(SYS_mremap, o, ol, nl, fl, na);
+	long r = probe_raw_syscall(SYS_mremap, (long)o, (long)ol, (long)nl,
+				   (long)fl, (long)na, 0);
 
 	return r == -1 ? MAP_FAILED : (void *)r;
 }

@@ -79,14 +79,16 @@ int main(void)
 	 * PROT_NONE guard page and a read-only page inside, so a batch
 	 * around either lies wholly in mapped memory.
 	 */
-	p = syscall(SYS_mmap, page, 64 * pg, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	p = probe_raw_syscall(SYS_mmap, (long)page, (long)(64 * pg),
+			      PROT_READ | PROT_WRITE, MAP_PRIVATE |
+			      MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p != (long)page)
 		bail("raw mmap at %p: %ld", (void *)page, p);
 	guard = (char *)page + 20 * pg;
 	ro = (char *)page + 40 * pg;
-	syscall(SYS_mprotect, guard, pg, PROT_NONE);
-	syscall(SYS_mprotect, ro, pg, PROT_READ);
+	probe_raw_syscall(SYS_mprotect, (long)guard, (long)pg, PROT_NONE, 0, 0,
+			  0);
+	probe_raw_syscall(SYS_mprotect, (long)ro, (long)pg, PROT_READ, 0, 0, 0);
 
 	/*
 	 * Seen in this process, by a handler of its own: a child of fork
@@ -103,6 +105,6 @@ int main(void)
 	signal(SIGSEGV, SIG_DFL);
 	ok(probe_perms(ro, buf) == 0 && !strncmp(buf, "r--", 3),
 	   "and it stays read-only (%s)", buf);
-	syscall(SYS_munmap, page, 64 * pg);
+	probe_raw_syscall(SYS_munmap, (long)page, (long)(64 * pg), 0, 0, 0, 0);
 	return done();
 }
