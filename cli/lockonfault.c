@@ -212,7 +212,8 @@ static void __attribute__((noreturn)) help(void)
 	print_entry("--supervise[=WHEN]",
 		    "when to run COMMAND under the supervisor, which rewrites "
 		    "lock system calls made without libc (static programs, "
-		    "raw syscall()) into MLOCK_ONFAULT and MCL_ONFAULT: auto "
+		    "inline system calls) into MLOCK_ONFAULT and MCL_ONFAULT: "
+		    "auto "
 		    "(the default: where LD_PRELOAD cannot reach, i.e. a "
 		    "static program, a 32-bit one without the i386 library, "
 		    "a set-user-ID one run by root), always (without a "
