@@ -1,0 +1,341 @@
+/*
+ * t-race.c - lock calls racing the program's other memory calls on
+ * another thread, and the region table running out of room (issue 12
+ * g and l). Each case runs in a child with a watchdog, so a crash or a
+ * hang fails the case instead of the whole test.
+ *
+ * g. The engine's munlock, munlockall, munmap, mprotect and mremap once
+ *    skipped the table's lock when the table held nothing in their
+ *    range. A lock call on another thread, registering that very range
+ *    meanwhile, could then see the mapping before the call and protect
+ *    it after:
+ *     1. munlock (or munlockall) landing inside an mlock's registration
+ *        left the pages PROT_NONE in the table but no longer locked; the
+ *        fault path took them for stale and the next touch killed the
+ *        process. Natively every order of the two calls leaves the
+ *        memory accessible. One thread locks the range and writes a
+ *        page, in a loop; the other unlocks it, in a loop.
+ *     2. mprotect(PROT_READ) landing inside an mlock's registration was
+ *        lost: the table kept the old read-write protection and a write
+ *        opened the page read-write. Natively the write dies of SIGSEGV
+ *        whichever call came first. One thread locks a fresh mapping,
+ *        the other makes it read-only at a random moment around the
+ *        lock; then a write to it must fault, every time.
+ * l. region_remove fails when it must split an entry and the table
+ *    cannot grow: here, RLIMIT_AS leaves no room for a bigger block. An
+ *    mprotect(PROT_READ) of every other page of a locked range splits
+ *    an entry each time; every page made read-only must refuse writes,
+ *    and every other page must take them.
+ *
+ * Under the kernel's own lock-on-fault (the default engine on a 4.4+
+ * kernel) every case holds trivially: they are the kernel's semantics.
+ * run-engines.sh runs them again under the SIGSEGV engine and the
+ * simulated 4.3 kernel, where they test the engine.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe.h"
+#include "tap.h"
+
+#define WATCHDOG 60	/* seconds per case */
+#define SECONDS 3	/* of hammering per race case */
+#define PAGES 64	/* of the raced range */
+
+static size_t pg;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------------ */
+/* g1: an unlock racing a lock                                         */
+/* ------------------------------------------------------------------ */
+
+static char *range;
+static volatile int stop;
+static int use_munlockall;
+
+static void *unlocker(void *arg)
+{
+	unsigned long *n = arg;
+
+	while (!stop) {
+		if (use_munlockall)
+			munlockall();
+		else
+			munlock(range, PAGES * pg);
+		(*n)++;
+	}
+	return NULL;
+}
+
+static void unlock_vs_lock(void *arg)
+{
+	unsigned long locks = 0, unlocks = 0;
+	pthread_t t;
+	double end;
+
+	use_munlockall = arg != NULL;
+	range = mmap(NULL, PAGES * pg, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (range == MAP_FAILED ||
+	    pthread_create(&t, NULL, unlocker, &unlocks))
+		_exit(10);
+	end = now() + SECONDS;
+	while (now() < end) {
+		if (mlock(range, PAGES * pg))
+			_exit(11);
+		/* A page left PROT_NONE and unlocked kills us here. */
+		range[(locks % PAGES) * pg + 8] = (char)locks;
+		locks++;
+	}
+	stop = 1;
+	pthread_join(t, NULL);
+	for (size_t i = 0; i < PAGES; i++)
+		range[i * pg + 9] = 1;
+	printf("# %lu mlock calls, %lu %s calls\n", locks, unlocks,
+	       use_munlockall ? "munlockall" : "munlock");
+	_exit(0);
+}
+
+/* ------------------------------------------------------------------ */
+/* g2: mprotect(PROT_READ) racing a lock                               */
+/* ------------------------------------------------------------------ */
+
+static sigjmp_buf jb;
+static volatile sig_atomic_t jb_armed;
+
+static void on_segv(int sig)
+{
+	(void)sig;
+	if (jb_armed)
+		siglongjmp(jb, 1);
+	signal(SIGSEGV, SIG_DFL);
+}
+
+/* 1 if a write to p faults, 0 if it goes through. */
+static int write_faults(volatile char *p)
+{
+	if (sigsetjmp(jb, 1)) {
+		jb_armed = 0;
+		return 1;
+	}
+	jb_armed = 1;
+	*p = 1;
+	jb_armed = 0;
+	return 0;
+}
+
+static volatile unsigned int go, gone;	/* rounds started, finished */
+static volatile long delay_ns;	/* the protector's wait this round */
+
+static void spin_ns(long ns)
+{
+	double end = now() + ns / 1e9;
+
+	while (now() < end)
+		;
+}
+
+static void *protector(void *arg)
+{
+	unsigned int round = 0;
+	int *bad = arg;
+
+	for (;;) {
+		while (go == round && !stop)
+			;
+		if (stop)
+			return NULL;
+		round = go;
+		spin_ns(delay_ns);
+		if (mprotect(range, PAGES * pg, PROT_READ))
+			(*bad)++;
+		gone = round;
+	}
+}
+
+static void protect_vs_lock(void *arg)
+{
+	unsigned long rounds = 0, lost = 0;
+	long lock_ns;
+	int bad = 0;
+	pthread_t t;
+	double t0, end;
+
+	(void)arg;
+	signal(SIGSEGV, on_segv);
+	srand(12);
+	/* How long one lock call takes here: the protector aims into it. */
+	range = mmap(NULL, PAGES * pg, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (range == MAP_FAILED)
+		_exit(20);
+	t0 = now();
+	for (int i = 0; i < 20; i++) {
+		mlock(range, PAGES * pg);
+		munlock(range, PAGES * pg);
+	}
+	lock_ns = (long)((now() - t0) / 40 * 1e9);
+	munmap(range, PAGES * pg);
+	if (pthread_create(&t, NULL, protector, &bad))
+		_exit(21);
+	end = now() + SECONDS;
+	while (now() < end) {
+		range = mmap(NULL, PAGES * pg, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (range == MAP_FAILED)
+			_exit(22);
+		range[0] = 1;	/* one page present, the rest absent */
+		delay_ns = rand() % (2 * lock_ns + 1);
+		go = go + 1;
+		if (mlock(range, PAGES * pg))
+			_exit(23);
+		while (gone != go)
+			;
+		/* Read-only now, whatever the order: writes must fault. */
+		if (!write_faults(range + 5 * pg) || !write_faults(range))
+			lost++;
+		else if (range[5 * pg] != 0 || range[0] != 1)
+			_exit(24);
+		munmap(range, PAGES * pg);
+		rounds++;
+	}
+	stop = 1;
+	pthread_join(t, NULL);
+	printf("# %lu rounds, one lock call %ld ns: %lu writes went through a read-only page, %d mprotect failed\n",
+	       rounds, lock_ns, lost, bad);
+	_exit(lost || bad ? 25 : 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* l: the table cannot grow                                            */
+/* ------------------------------------------------------------------ */
+
+/* The process's address-space size in bytes, from /proc/self/statm. */
+static long vm_size(void)
+{
+	char buf[64];
+	int fd = open("/proc/self/statm", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return atol(buf) * (long)pg;
+}
+
+#define SPLITS 1500	/* more entries than the table's first blocks hold */
+
+static void table_full(void *arg)
+{
+	size_t len = 2 * SPLITS * pg;
+	struct rlimit old, tight;
+	unsigned long refused = 0, writable_ro = 0, lost_rw = 0;
+	char *p;
+	long vm;
+
+	(void)arg;
+	signal(SIGSEGV, on_segv);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || getrlimit(RLIMIT_AS, &old))
+		_exit(30);
+	p[0] = 3;
+	if (mlock(p, len))
+		_exit(31);
+	printf("# locking %zu pages, then mprotect of every other one\n",
+	       len / pg);
+	vm = vm_size();
+	if (vm < 0)
+		_exit(32);
+	/* No room for anything new: no block for a bigger table either. */
+	tight = old;
+	tight.rlim_cur = (rlim_t)vm;
+	if (setrlimit(RLIMIT_AS, &tight))
+		_exit(33);
+	for (size_t i = 0; i < SPLITS; i++)
+		if (mprotect(p + 2 * i * pg, pg, PROT_READ))
+			refused++;
+	setrlimit(RLIMIT_AS, &old);
+	for (size_t i = 0; i < SPLITS; i++) {
+		if (!write_faults(p + 2 * i * pg))
+			writable_ro++;
+		if (write_faults(p + (2 * i + 1) * pg))
+			lost_rw++;
+	}
+	printf("# %lu mprotect refused, %lu read-only pages took a write, %lu read-write pages refused one; first byte %d\n",
+	       refused, writable_ro, lost_rw, p[0]);
+	_exit(refused || writable_ro || lost_rw || p[0] != 3 ? 34 : 0);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void run(void (*fn)(void *), void *arg, const char *what)
+{
+	char buf[80];
+	pid_t c = fork();
+	int st = -1, done = 0;
+
+	if (c == 0) {
+		setpgid(0, 0);
+		fn(arg);
+		_exit(0);
+	}
+	if (c > 0) {
+		setpgid(c, c);
+		for (int i = 0; i < WATCHDOG * 10 && !done; i++) {
+			done = waitpid(c, &st, WNOHANG) == c;
+			if (!done)
+				usleep(100000);
+		}
+		kill(-c, SIGKILL);
+		if (!done)
+			waitpid(c, &st, 0);
+	}
+	ok(c > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s (%s)", what,
+	   probe_status_str(st, buf, sizeof(buf)));
+}
+
+int main(void)
+{
+	probe_require_preloaded();
+	pg = probe_page_size();
+	plan(4);
+	run(unlock_vs_lock, NULL,
+	    "g1: munlock on one thread, mlock and a write on another, for "
+	    "3 s: no page left inaccessible");
+	run(unlock_vs_lock, "all",
+	    "g1: munlockall on one thread, mlock and a write on another, "
+	    "for 3 s: no page left inaccessible");
+	run(protect_vs_lock, NULL,
+	    "g2: mprotect(PROT_READ) racing mlock of a fresh mapping, for "
+	    "3 s: a write faults after every round");
+	run(table_full, NULL,
+	    "l: the table cannot grow (RLIMIT_AS): mprotect(PROT_READ) of "
+	    "every other page is never lost");
+	return tap_failed ? 1 : 0;
+}
