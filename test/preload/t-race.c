@@ -45,6 +45,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,10 +75,30 @@ static char *range;
 static volatile int stop;
 static int use_munlockall;
 
+/*
+ * A timer signal on the unlocking thread, whose handler runs a few to
+ * some tens of microseconds: it stands for preemption, which may land
+ * between the library's look at the table and its system call.
+ */
+static volatile unsigned long ticks;
+
+static void on_alarm(int sig)
+{
+	double end = now() + (ticks++ % 16 + 1) * 10e-6;
+
+	(void)sig;
+	while (now() < end)
+		;
+}
+
 static void *unlocker(void *arg)
 {
 	unsigned long *n = arg;
+	sigset_t alrm;
 
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
 	while (!stop) {
 		if (use_munlockall)
 			munlockall();
@@ -90,30 +111,50 @@ static void *unlocker(void *arg)
 
 static void unlock_vs_lock(void *arg)
 {
+	struct itimerval it = { { 0, 100 }, { 0, 100 } };
 	unsigned long locks = 0, unlocks = 0;
+	sigset_t alrm;
 	pthread_t t;
 	double end;
 
 	use_munlockall = arg != NULL;
 	range = mmap(NULL, PAGES * pg, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (range == MAP_FAILED ||
-	    pthread_create(&t, NULL, unlocker, &unlocks))
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	/* Only the unlocking thread takes the timer's signal. */
+	if (range == MAP_FAILED || signal(SIGALRM, on_alarm) == SIG_ERR ||
+	    pthread_sigmask(SIG_BLOCK, &alrm, NULL) ||
+	    pthread_create(&t, NULL, unlocker, &unlocks) ||
+	    setitimer(ITIMER_REAL, &it, NULL))
 		_exit(10);
+	/*
+	 * Every other page present: a lock call on a range with holes
+	 * takes longer to register it (emulation locks each run of present
+	 * pages), the window the unlock must not land in.
+	 */
+	for (size_t i = 1; i < PAGES; i += 2)
+		range[i * pg] = 1;
 	end = now() + SECONDS;
 	while (now() < end) {
-		if (mlock(range, PAGES * pg))
+		if (mlock(range, PAGES * pg)) {
+			printf("# mlock failed, errno %d, after %lu calls\n",
+			       errno, locks);
 			_exit(11);
-		/* A page left PROT_NONE and unlocked kills us here. */
-		range[(locks % PAGES) * pg + 8] = (char)locks;
+		}
+		/* A page left PROT_NONE and unlocked kills us here... */
+		range[(locks % (PAGES / 2) * 2 + 1) * pg + 8] = (char)locks;
 		locks++;
 	}
 	stop = 1;
 	pthread_join(t, NULL);
+	it.it_value.tv_usec = it.it_interval.tv_usec = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+	/* ...or here, where the absent ones are touched. */
 	for (size_t i = 0; i < PAGES; i++)
 		range[i * pg + 9] = 1;
-	printf("# %lu mlock calls, %lu %s calls\n", locks, unlocks,
-	       use_munlockall ? "munlockall" : "munlock");
+	printf("# %lu mlock calls, %lu %s calls, %lu timer signals\n", locks,
+	       unlocks, use_munlockall ? "munlockall" : "munlock", ticks);
 	_exit(0);
 }
 
