@@ -790,8 +790,13 @@ int sig_mprotect(void *addr, size_t len, int prot)
  * there is stale: its mapping went away behind our back (glibc's free()
  * and realloc() unmap with internal calls we never see). Left in the
  * table, it would have the handler open up the new mapping's pages.
+ * But once the call has returned, a lock call on another thread may
+ * register the new mapping (mlockall's walk of every mapping) before we
+ * get the lock, and that entry is not stale: so nothing is forgotten if
+ * the table changed since gen, read before the call or inside its fast
+ * section. What is left is the probe's to catch (fault.c, sig_release).
  */
-static void forget_stale(long p, size_t len)
+static void forget_stale(long p, size_t len, unsigned long gen)
 {
 	uintptr_t s = (uintptr_t)p, e = page_up(s + len);
 	sigset_t saved;
@@ -799,7 +804,8 @@ static void forget_stale(long p, size_t len)
 	if ((p < 0 && p > -4096) || !region_overlaps(&lof_regions, s, e))
 		return;
 	region_lock(&saved);
-	sig_forget(s, e);
+	if (!(gen & 1) && region_gen(&lof_regions) == gen)
+		sig_forget(s, e);
 	region_unlock(&saved);
 }
 
@@ -844,28 +850,48 @@ static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		void *new_addr)
 {
-	uintptr_t s = (uintptr_t)old, e;
+	uintptr_t s = (uintptr_t)old, e, ds = (uintptr_t)new_addr, de;
+	unsigned long gen;
 	sigset_t saved;
 	long p;
 
-	if ((s & (lof_page_size - 1)) || bounds(old, old_len, &s, &e)) {
+	if ((s & (lof_page_size - 1)) || bounds(old, old_len, &s, &e) ||
+	    ((flags & MREMAP_FIXED) && bounds(new_addr, new_len, &ds, &de))) {
+		gen = region_gen(&lof_regions);
 		p = sys_mremap(old, old_len, new_len, flags, new_addr);
-	} else if (fast_begin(s, e, &saved)) {
-		p = sys_mremap(old, old_len, new_len, flags, new_addr);
-		region_fast_exit(&saved);
-	} else if (sig_relazy()) {
-		region_lock(&saved);
-		p = remap_lazy(old, old_len, new_len, flags, new_addr, s, e);
-		region_unlock(&saved);
+		forget_stale(p, new_len, gen);
 		return p;
-	} else {
-		region_lock(&saved);
-		sig_release(s, e, 1);
-		p = sys_mremap(old, old_len, new_len, flags, new_addr);
-		region_unlock(&saved);
 	}
-	/* The old range holds no entry now; the rest was unmapped. */
-	forget_stale(p, new_len);
+	/* A fixed destination is replaced: nothing managed there either. */
+	if (!((flags & MREMAP_FIXED) &&
+	      region_overlaps(&lof_regions, ds, de)) &&
+	    fast_begin(s, e, &saved)) {
+		if ((flags & MREMAP_FIXED) &&
+		    region_overlaps(&lof_regions, ds, de)) {
+			region_fast_exit(&saved);
+			goto slow;
+		}
+		p = sys_mremap(old, old_len, new_len, flags, new_addr);
+		gen = region_gen(&lof_regions);
+		region_fast_exit(&saved);
+		/* Where it moved to, stale entries may lie (not if fixed). */
+		forget_stale(p, new_len, gen);
+		return p;
+	}
+slow:
+	region_lock(&saved);
+	if (sig_relazy()) {
+		p = remap_lazy(old, old_len, new_len, flags, new_addr, s, e);
+	} else {
+		sig_release(s, e, 1);
+		if (flags & MREMAP_FIXED)
+			sig_release(ds, de, 0);
+		p = sys_mremap(old, old_len, new_len, flags, new_addr);
+		/* The old range holds no entry now; the new one, stale ones. */
+		if (!(p < 0 && p > -4096))
+			sig_forget((uintptr_t)p, page_up((uintptr_t)p + new_len));
+	}
+	region_unlock(&saved);
 	return p;
 }
 
@@ -901,14 +927,16 @@ static long mmap_managed(void *addr, size_t len, int prot, int flags, int fd,
 		return p;
 	}
 	if (!(flags & MAP_FIXED) || bounds(addr, len, &s, &e)) {
+		unsigned long gen = region_gen(&lof_regions);
+
 		p = sys_mmap(addr, len, prot, flags, fd, off);
-		forget_stale(p, len);
+		forget_stale(p, len, gen);
 		return p;
 	}
+	/* Nothing managed where it goes, and nothing can be until it is. */
 	if (fast_begin(s, e, &saved)) {
 		p = sys_mmap(addr, len, prot, flags, fd, off);
 		region_fast_exit(&saved);
-		forget_stale(p, len);
 		return p;
 	}
 

@@ -21,6 +21,12 @@
  *        whichever call came first. One thread locks a fresh mapping,
  *        the other makes it read-only at a random moment around the
  *        lock; then a write to it must fault, every time.
+ *     3. mremap moving a range, or munmap and mmap(MAP_FIXED) replacing
+ *        it, inside a lock call's registration left PROT_NONE pages with
+ *        no entry at the new place, or made the new mapping pending
+ *        though it was never locked. One thread locks both places in a
+ *        loop, the other moves (or replaces) the range back and forth;
+ *        then every page must be accessible.
  * l. region_remove fails when it must split an entry and the table
  *    cannot grow: here, RLIMIT_AS leaves no room for a bigger block. An
  *    mprotect(PROT_READ) of every other page of a locked range splits
@@ -59,6 +65,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
 
 #include "probe.h"
 #include "tap.h"
@@ -165,6 +175,86 @@ static void unlock_vs_lock(void *arg)
 		range[i * pg + 9] = 1;
 	printf("# %lu mlock calls, %lu %s calls, %lu timer signals\n", locks,
 	       unlocks, use_munlockall ? "munlockall" : "munlock", ticks);
+	_exit(0);
+}
+
+/* ------------------------------------------------------------------ */
+/* g3: mremap, or munmap and mmap(MAP_FIXED), racing a lock            */
+/* ------------------------------------------------------------------ */
+
+static char *places[2];
+static volatile int where;	/* which of places holds the range */
+static int by_remap;
+
+/*
+ * The place left behind is reserved again at once (PROT_NONE), so that
+ * nothing else is mapped there (a thread stack, the library's table)
+ * for the next move to replace; if something was, the moves stop.
+ */
+static int reserve_place(char *at)
+{
+	return mmap(at, PAGES * pg, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1,
+		    0) == at;
+}
+
+static void *mover(void *arg)
+{
+	unsigned long *n = arg;
+
+	while (!stop) {
+		char *from = places[where], *to = places[!where];
+
+		if (by_remap) {
+			if (mremap(from, PAGES * pg, PAGES * pg,
+				   MREMAP_MAYMOVE | MREMAP_FIXED, to) != to)
+				_exit(50);
+		} else {
+			/* A fresh mapping at the other place, then this gone. */
+			if (mmap(to, PAGES * pg, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				 0) != to || munmap(from, PAGES * pg))
+				_exit(51);
+		}
+		where = !where;
+		(*n)++;
+		if (!reserve_place(from))
+			break;
+	}
+	return NULL;
+}
+
+static void move_vs_lock(void *arg)
+{
+	unsigned long locks = 0, moves = 0;
+	pthread_t t;
+	double end;
+	char *p;
+
+	by_remap = arg != NULL;
+	/* Two places: the range, and a reservation it moves over. */
+	p = mmap(NULL, 2 * PAGES * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED ||
+	    mprotect(p + PAGES * pg, PAGES * pg, PROT_NONE))
+		_exit(52);
+	places[0] = p;
+	places[1] = p + PAGES * pg;
+	if (pthread_create(&t, NULL, mover, &moves))
+		_exit(53);
+	end = now() + SECONDS;
+	while (now() < end) {
+		/* One place or the other is the PROT_NONE reservation. */
+		mlock(places[locks & 1], PAGES * pg);
+		locks++;
+	}
+	stop = 1;
+	pthread_join(t, NULL);
+	/* Pages left PROT_NONE, with or without an entry, kill us here. */
+	for (size_t i = 0; i < PAGES; i++)
+		places[where][i * pg + 9] = 1;
+	printf("# %lu mlock calls, %lu %s\n", locks, moves,
+	       by_remap ? "mremap moves" : "mmap(MAP_FIXED) and munmap pairs");
 	_exit(0);
 }
 
@@ -478,7 +568,7 @@ int main(void)
 {
 	probe_require_preloaded();
 	pg = probe_page_size();
-	plan(5);
+	plan(7);
 	run(unlock_vs_lock, NULL,
 	    "g1: munlock on one thread, mlock and a write on another, for "
 	    "3 s: no page left inaccessible");
@@ -488,6 +578,13 @@ int main(void)
 	run(protect_vs_lock, NULL,
 	    "g2: mprotect(PROT_READ) racing mlock of a fresh mapping, for "
 	    "3 s: a write faults after every round");
+	run(move_vs_lock, "remap",
+	    "g3: mremap moving a range back and forth on one thread, mlock "
+	    "of both places on another, for 3 s: every page accessible");
+	run(move_vs_lock, NULL,
+	    "g3: mmap(MAP_FIXED) and munmap moving a range on one thread, "
+	    "mlock of both places on another, for 3 s: every page "
+	    "accessible");
 	run(table_full, NULL,
 	    "l: the table cannot grow (RLIMIT_AS): mprotect(PROT_READ) of "
 	    "every other page is never lost");
