@@ -27,6 +27,12 @@
  * forever: a reader may still be searching one. They cost at most the
  * size of the current block in total, since each is half the next.
  *
+ * A change that splits an entry needs a free slot, and may have to
+ * grow the block to get one; when it cannot (no memory), it fails with
+ * the table unchanged. Removing or reprotecting whole entries needs no
+ * slot and never fails, which lets a caller fall back to taking out
+ * whole entries (sigsegv.c, table_drop).
+ *
  * Removed ranges are remembered in a small ring of tombs, so a fault
  * that was raised just before another thread's munlock or munmap took
  * its range out of the table is retried rather than handed to the

@@ -850,7 +850,7 @@ static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		void *new_addr)
 {
-	uintptr_t s = (uintptr_t)old, e, ds = (uintptr_t)new_addr, de;
+	uintptr_t s = (uintptr_t)old, e, ds = (uintptr_t)new_addr, de = 0;
 	unsigned long gen;
 	sigset_t saved;
 	long p;
