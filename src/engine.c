@@ -251,5 +251,5 @@ void engine_atfork_parent(void)
 void engine_atfork_child(void)
 {
 	sig_atfork_child();
-	region_atfork_release();
+	region_atfork_child();
 }

@@ -391,8 +391,20 @@ int sig_munlockall(void)
 	sigset_t saved;
 	int r;
 
-	if (!region_count(&lof_regions) && !sig_future)
-		return sys_munlockall();
+	/*
+	 * Nothing managed: straight to the kernel, in a fast section so
+	 * that no lock call registers a range meanwhile (region-lock.c).
+	 */
+	if (!region_count(&lof_regions) && !sig_future &&
+	    region_fast_enter(&saved)) {
+		if (!region_count(&lof_regions) &&
+		    !__atomic_load_n(&sig_future, __ATOMIC_RELAXED)) {
+			r = sys_munlockall();
+			region_fast_exit(&saved);
+			return r;
+		}
+		region_fast_exit(&saved);
+	}
 	region_lock(&saved);
 	sig_release(0, UINTPTR_MAX, 0);
 	r = sys_munlockall();

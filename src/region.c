@@ -27,6 +27,12 @@
  * forever: a reader may still be searching one. They cost at most the
  * size of the current block in total, since each is half the next.
  *
+ * A change that splits an entry needs a free slot, and may have to
+ * grow the block to get one; when it cannot (no memory), it fails with
+ * the table unchanged. Removing or reprotecting whole entries needs no
+ * slot and never fails, which lets a caller fall back to taking out
+ * whole entries (sigsegv.c, table_drop).
+ *
  * Removed ranges are remembered in a small ring of tombs, so a fault
  * that was raised just before another thread's munlock or munmap took
  * its range out of the table is retried rather than handed to the
@@ -330,6 +336,27 @@ static void add_tomb(struct region_table *t, uintptr_t start, uintptr_t end)
 	t->ntombs++;
 }
 
+/* Does an entry strictly contain addr (so a change there splits it)? */
+static int inside(const struct region_block *b, uintptr_t addr)
+{
+	size_t i;
+
+	if (!b)
+		return 0;
+	i = first_after(b, addr);
+	return i < b->n && b->v[i].start < addr;
+}
+
+/*
+ * Entries a change of [start, end) splits: removing or reprotecting
+ * whole entries needs no room, so it can never fail (issue 12 l).
+ */
+static size_t splits(const struct region_table *t, uintptr_t start,
+		     uintptr_t end)
+{
+	return (size_t)inside(t->blk, start) + (size_t)inside(t->blk, end);
+}
+
 /*
  * Begin a change of [start, end): room for extra entries, the sequence
  * made odd, and entries straddling either end split there.
@@ -377,7 +404,7 @@ int region_remove(struct region_table *t, uintptr_t start, uintptr_t end)
 
 	if (!t->blk || !region_overlaps(t, start, end))
 		return 0;
-	b = begin_range(t, start, end, 2);
+	b = begin_range(t, start, end, splits(t, start, end));
 	if (!b)
 		return -ENOMEM;
 	cut(b, start, end);
@@ -394,7 +421,7 @@ int region_protect(struct region_table *t, uintptr_t start, uintptr_t end,
 
 	if (!t->blk || !region_overlaps(t, start, end))
 		return 0;
-	b = begin_range(t, start, end, 2);
+	b = begin_range(t, start, end, splits(t, start, end));
 	if (!b)
 		return -ENOMEM;
 	i = first_after(b, start);

@@ -113,9 +113,24 @@ LOF_AS_SAFE void region_set_hint(struct region_table *t, uintptr_t addr,
 void region_lock(sigset_t *saved);
 void region_unlock(const sigset_t *saved);
 
-/* For pthread_atfork: hold the lock across fork, release in both. */
+/*
+ * A fast section (region-lock.c): for a call that skips the writer
+ * lock when the table holds nothing in its range. Return 1 inside it:
+ * no writer runs, and no entry is added, until region_fast_exit();
+ * then look at the table, and make the call or leave. Return 0 when a
+ * writer holds the lock (nothing to exit): take the lock instead.
+ * Context: not in a signal handler.
+ */
+int region_fast_enter(sigset_t *saved);
+void region_fast_exit(const sigset_t *saved);
+
+/*
+ * For pthread_atfork: hold the lock across fork, release in the parent
+ * (region_atfork_release) and in the child (region_atfork_child).
+ */
 void region_atfork_prepare(void);
 void region_atfork_release(void);
+void region_atfork_child(void);
 
 /*
  * The writers below must hold the lock (tests, single-threaded, need
@@ -133,7 +148,8 @@ int region_insert(struct region_table *t, uintptr_t start, uintptr_t end,
 /*
  * Remove [start, end), splitting entries that straddle its ends, and
  * remember it as a tomb.
- * Return: 0, or -ENOMEM if a split needs room that cannot be had.
+ * Return: 0, or -ENOMEM if a split needs room that cannot be had
+ * (table unchanged). Removing whole entries never fails.
  */
 int region_remove(struct region_table *t, uintptr_t start, uintptr_t end);
 

@@ -46,6 +46,7 @@ lof_sigaction_fn real_sigaction;
 /* The program's SIGSEGV action; see the head comment. */
 static struct sigaction app_act;
 static unsigned int app_seq;
+static unsigned int app_waiters;	/* asleep on app_seq */
 static int installed;
 
 /* The program's view: is SIGSEGV blocked on this thread? */
@@ -90,36 +91,56 @@ int sigchain_installed(void)
 }
 
 /*
- * Take the app_act sequence for writing (spinning on another writer).
+ * app_seq is odd (s) while another thread writes app_act: spin a
+ * little, then sleep until it is done (issue 12 i: a SCHED_FIFO thread
+ * spinning on the CPU of a preempted writer would never let it end).
+ * No thread ever waits for itself: writers block every signal.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+static void app_wait(unsigned int s, unsigned int *spins)
+{
+	if (++*spins <= 64) {
+		cpu_relax();
+		return;
+	}
+	__atomic_fetch_add(&app_waiters, 1, __ATOMIC_SEQ_CST);
+	sys_futex_wait(&app_seq, s, 1000000);
+	__atomic_fetch_sub(&app_waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Take the app_act sequence for writing (waiting for another writer).
  * Context: any, including the SIGSEGV handler (async-signal-safe).
  */
 static void app_write_begin(void)
 {
-	unsigned int s;
+	unsigned int s, spins = 0;
 
 	for (;;) {
 		s = __atomic_load_n(&app_seq, __ATOMIC_RELAXED);
-		if (!(s & 1) &&
-		    __atomic_compare_exchange_n(&app_seq, &s, s + 1, 0,
-						__ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
+		if (s & 1)
+			app_wait(s, &spins);
+		else if (__atomic_compare_exchange_n(&app_seq, &s, s + 1, 0,
+						     __ATOMIC_ACQUIRE,
+						     __ATOMIC_RELAXED))
 			return;
-		cpu_relax();
 	}
 }
 
 static void app_write_end(void)
 {
-	__atomic_fetch_add(&app_seq, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&app_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&app_waiters, __ATOMIC_SEQ_CST))
+		sys_futex_wake(&app_seq);
 }
 
 static void app_read(struct sigaction *out)
 {
-	unsigned int s;
+	unsigned int s, spins = 0;
 
 	do {
 		while ((s = __atomic_load_n(&app_seq, __ATOMIC_ACQUIRE)) & 1)
-			cpu_relax();
+			app_wait(s, &spins);
 		memcpy(out, &app_act, sizeof(*out));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while (__atomic_load_n(&app_seq, __ATOMIC_RELAXED) != s);

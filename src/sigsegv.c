@@ -35,6 +35,19 @@
  * the change, its present pages locked and the rest pending: nothing is
  * populated, where the kernel's plain mlock would populate it (a
  * private range made writable, the new part of a grown one).
+ *
+ * Those changes skip the table lock when the table holds nothing in
+ * their range, but only inside a fast section (region-lock.c explains
+ * why, issue 12 g): no lock call can register the range between the
+ * look at the table and the kernel's answer, so every interleaving
+ * with a lock call on another thread is one the kernel could give.
+ *
+ * Taking part of an entry out of the table splits it, which needs
+ * room the table may not get (no memory for a bigger block: issue
+ * 12 l). Then the entries cut by the range are opened whole and leave
+ * the table whole (table_drop): they are locked the kernel's ordinary
+ * way from then on, never left behind with a protection or a mapping
+ * the program has since changed.
  */
 #include "config.h"
 #include "sigsegv.h"
@@ -68,17 +81,24 @@ static int bounds(const void *addr, size_t len, uintptr_t *s, uintptr_t *e)
 	return 0;
 }
 
+/*
+ * Enter a fast section for a call on [s, e) that need not take the
+ * table lock: the table holds nothing there, and can add nothing until
+ * region_fast_exit. Return 0 if the call must take the lock.
+ */
+static int fast_begin(uintptr_t s, uintptr_t e, sigset_t *saved)
+{
+	if (region_overlaps(&lof_regions, s, e) || !region_fast_enter(saved))
+		return 0;
+	if (!region_overlaps(&lof_regions, s, e))
+		return 1;
+	region_fast_exit(saved);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Releasing ranges (table lock held)                                  */
 /* ------------------------------------------------------------------ */
-
-void sig_forget(uintptr_t s, uintptr_t e)
-{
-	if (!region_overlaps(&lof_regions, s, e))
-		return;
-	region_remove(&lof_regions, s, e);
-	sig_wait_for_readers();
-}
 
 /* Open one mapping of a released piece, whole. Table lock held. */
 static int open_piece(const struct maps_entry *m, void *arg)
@@ -95,6 +115,70 @@ static void reopen(const struct region *r)
 {
 	if (sys_mprotect((void *)r->start, r->end - r->start, r->prot))
 		maps_walk(r->start, r->end, open_piece, (void *)r);
+}
+
+/*
+ * Open the whole entry r, which the table cannot split, before it
+ * leaves the table: its pages stay locked as the kernel locks them
+ * (over its lock-on-fault as they are touched; in emulation the
+ * kernel's mprotect populates what is private and writable; in
+ * batch-lock mode the engine locks what it opens). A stale entry is
+ * only dropped, as in sig_release.
+ */
+static void open_whole(const struct region *r)
+{
+	if (r->prot == PROT_NONE || !sig_still_locked(r->start, lof_page_size))
+		return;
+	reopen(r);
+	if (sig_batch_lock)
+		sig_lock_opened(r->start, r->end - r->start);
+}
+
+/*
+ * Take [s, e) out of the table (issue 12 l). If that needs a split the
+ * table has no room for, the entries cut by s and e are opened whole
+ * and taken out whole, which needs no room. Table lock held; the
+ * caller waits for readers.
+ */
+static void table_drop(uintptr_t s, uintptr_t e)
+{
+	struct region lo, hi;
+	int cut_lo, cut_hi;
+
+	if (region_remove(&lof_regions, s, e) == 0)
+		return;
+	cut_lo = region_lookup(&lof_regions, s, &lo) && lo.start < s;
+	cut_hi = region_lookup(&lof_regions, e - 1, &hi) && hi.end > e;
+	stat_add(failures, 1);
+	log_warn_once("region table full: opening %p-%p whole",
+		      (void *)(cut_lo ? lo.start : s),
+		      (void *)(cut_hi ? hi.end : e));
+	if (cut_lo)
+		open_whole(&lo);
+	if (cut_hi && !(cut_lo && hi.start == lo.start))
+		open_whole(&hi);
+	region_remove(&lof_regions, cut_lo ? lo.start : s,
+		      cut_hi ? hi.end : e);
+	if (sig_emulate) {
+		/*
+		 * A fault that found an entry before it left may still
+		 * open a batch read-only (sig_release): open them again
+		 * once it is done.
+		 */
+		sig_wait_for_readers();
+		if (cut_lo && lo.prot != PROT_NONE)
+			reopen(&lo);
+		if (cut_hi && hi.prot != PROT_NONE)
+			reopen(&hi);
+	}
+}
+
+void sig_forget(uintptr_t s, uintptr_t e)
+{
+	if (!region_overlaps(&lof_regions, s, e))
+		return;
+	table_drop(s, e);
+	sig_wait_for_readers();
 }
 
 /*
@@ -130,7 +214,7 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 			 * the program's locked memory.
 			 */
 			if (!sig_still_locked(r->start, lof_page_size)) {
-				region_remove(&lof_regions, r->start, r->end);
+				table_drop(r->start, r->end);
 				continue;
 			}
 			opened[i] = 1;
@@ -150,7 +234,7 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 				    r->prot != PROT_NONE)
 					sig_lock_opened(r->start,
 							r->end - r->start);
-				region_remove(&lof_regions, r->start, r->end);
+				table_drop(r->start, r->end);
 			} else if (region_lookup(&lof_regions, r->start, &whole) &&
 				   (!sig_charge ||
 				    !sys_munlock((void *)whole.start,
@@ -166,7 +250,7 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 				if (relock && sig_batch_lock)
 					sig_lock_opened(whole.start,
 							whole.end - whole.start);
-				region_remove(&lof_regions, r->start, r->end);
+				table_drop(r->start, r->end);
 			} else if (maps_walk(r->start, r->end, open_piece,
 					     r) == 0) {
 				/*
@@ -175,7 +259,7 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 				 * see): open what is left, mapping by
 				 * mapping, which never splits one.
 				 */
-				region_remove(&lof_regions, r->start, r->end);
+				table_drop(r->start, r->end);
 			} else {
 				stat_add(failures, 1);
 				log_warn_once("cannot release %p-%p: left pending",
@@ -551,8 +635,11 @@ int sig_mlock(const void *addr, size_t len, unsigned int flags, int is_mlock2)
 		return plain_lock(addr, len, flags, is_mlock2);
 
 	if (e - s < lof_config.min_size) {
-		if (!region_overlaps(&lof_regions, s, e))
-			return plain_lock(addr, len, flags, is_mlock2);
+		if (fast_begin(s, e, &saved)) {
+			r = plain_lock(addr, len, flags, is_mlock2);
+			region_fast_exit(&saved);
+			return r;
+		}
 		region_lock(&saved);
 		sig_release(s, e, 0);
 		r = plain_lock(addr, len, flags, is_mlock2);
@@ -568,8 +655,13 @@ int sig_munlock(const void *addr, size_t len)
 	sigset_t saved;
 	int r;
 
-	if (bounds(addr, len, &s, &e) || !region_overlaps(&lof_regions, s, e))
+	if (bounds(addr, len, &s, &e))
 		return sys_munlock(addr, len);
+	if (fast_begin(s, e, &saved)) {
+		r = sys_munlock(addr, len);
+		region_fast_exit(&saved);
+		return r;
+	}
 	region_lock(&saved);
 	sig_release(s, e, 0);
 	r = sys_munlock(addr, len);
@@ -584,9 +676,13 @@ int sig_munmap(void *addr, size_t len)
 	int r;
 
 	/* Let the kernel refuse what it refuses before we change anything. */
-	if ((s & (lof_page_size - 1)) || !len || bounds(addr, len, &s, &e) ||
-	    !region_overlaps(&lof_regions, s, e))
+	if ((s & (lof_page_size - 1)) || !len || bounds(addr, len, &s, &e))
 		return sys_munmap(addr, len);
+	if (fast_begin(s, e, &saved)) {
+		r = sys_munmap(addr, len);
+		region_fast_exit(&saved);
+		return r;
+	}
 	region_lock(&saved);
 	sig_release(s, e, 0);
 	r = sys_munmap(addr, len);
@@ -666,9 +762,13 @@ int sig_mprotect(void *addr, size_t len, int prot)
 	sigset_t saved;
 	int r;
 
-	if ((s & (lof_page_size - 1)) || bounds(addr, len, &s, &e) ||
-	    !region_overlaps(&lof_regions, s, e))
+	if ((s & (lof_page_size - 1)) || bounds(addr, len, &s, &e))
 		return sys_mprotect(addr, len, prot);
+	if (fast_begin(s, e, &saved)) {
+		r = sys_mprotect(addr, len, prot);
+		region_fast_exit(&saved);
+		return r;
+	}
 	/*
 	 * Release first: if the kernel then refuses the new protection
 	 * (EACCES, ENOMEM), the pages are left accessible at the old one,
@@ -697,8 +797,13 @@ int sig_mprotect(void *addr, size_t len, int prot)
  * there is stale: its mapping went away behind our back (glibc's free()
  * and realloc() unmap with internal calls we never see). Left in the
  * table, it would have the handler open up the new mapping's pages.
+ * But once the call has returned, a lock call on another thread may
+ * register the new mapping (mlockall's walk of every mapping) before we
+ * get the lock, and that entry is not stale: so nothing is forgotten if
+ * the table changed since gen, read before the call or inside its fast
+ * section. What is left is the probe's to catch (fault.c, sig_release).
  */
-static void forget_stale(long p, size_t len)
+static void forget_stale(long p, size_t len, unsigned long gen)
 {
 	uintptr_t s = (uintptr_t)p, e = page_up(s + len);
 	sigset_t saved;
@@ -706,7 +811,8 @@ static void forget_stale(long p, size_t len)
 	if ((p < 0 && p > -4096) || !region_overlaps(&lof_regions, s, e))
 		return;
 	region_lock(&saved);
-	sig_forget(s, e);
+	if (!(gen & 1) && region_gen(&lof_regions) == gen)
+		sig_forget(s, e);
 	region_unlock(&saved);
 }
 
@@ -767,8 +873,9 @@ static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		void *new_addr)
 {
-	uintptr_t s = (uintptr_t)old, e;
+	uintptr_t s = (uintptr_t)old, e, ds = (uintptr_t)new_addr, de = 0;
 	struct sig_pieces pc;
+	unsigned long gen;
 	sigset_t saved;
 	long p;
 
@@ -781,23 +888,44 @@ long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 	 */
 	if ((s & (lof_page_size - 1)) ||
 	    bounds(old, old_len ? old_len : new_len, &s, &e) ||
-	    !region_overlaps(&lof_regions, s, e)) {
+	    ((flags & MREMAP_FIXED) && bounds(new_addr, new_len, &ds, &de))) {
+		gen = region_gen(&lof_regions);
 		p = sys_mremap(old, old_len, new_len, flags, new_addr);
-	} else if (sig_relazy()) {
-		region_lock(&saved);
-		p = remap_lazy(old, old_len, new_len, flags, new_addr, s, e);
-		region_unlock(&saved);
+		forget_stale(p, new_len, gen);
 		return p;
+	}
+	/* A fixed destination is replaced: nothing managed there either. */
+	if (!((flags & MREMAP_FIXED) &&
+	      region_overlaps(&lof_regions, ds, de)) &&
+	    fast_begin(s, e, &saved)) {
+		if ((flags & MREMAP_FIXED) &&
+		    region_overlaps(&lof_regions, ds, de)) {
+			region_fast_exit(&saved);
+			goto slow;
+		}
+		p = sys_mremap(old, old_len, new_len, flags, new_addr);
+		gen = region_gen(&lof_regions);
+		region_fast_exit(&saved);
+		/* Where it moved to, stale entries may lie (not if fixed). */
+		forget_stale(p, new_len, gen);
+		return p;
+	}
+slow:
+	region_lock(&saved);
+	if (sig_relazy()) {
+		p = remap_lazy(old, old_len, new_len, flags, new_addr, s, e);
 	} else {
-		region_lock(&saved);
 		sig_pieces_collect(&pc, s, e);
 		sig_release(s, e, 1);
+		if (flags & MREMAP_FIXED)
+			sig_release(ds, de, 0);
 		p = sig_remap_pieces(old, old_len, new_len, flags, new_addr,
 				     &pc);
-		region_unlock(&saved);
+		/* The old range holds no entry now; the new one, stale ones. */
+		if (!(p < 0 && p > -4096))
+			sig_forget((uintptr_t)p, page_up((uintptr_t)p + new_len));
 	}
-	/* The old range holds no entry now; the rest was unmapped. */
-	forget_stale(p, new_len);
+	region_unlock(&saved);
 	return p;
 }
 
@@ -832,10 +960,17 @@ static long mmap_managed(void *addr, size_t len, int prot, int flags, int fd,
 		}
 		return p;
 	}
-	if (!(flags & MAP_FIXED) || bounds(addr, len, &s, &e) ||
-	    !region_overlaps(&lof_regions, s, e)) {
+	if (!(flags & MAP_FIXED) || bounds(addr, len, &s, &e)) {
+		unsigned long gen = region_gen(&lof_regions);
+
 		p = sys_mmap(addr, len, prot, flags, fd, off);
-		forget_stale(p, len);
+		forget_stale(p, len, gen);
+		return p;
+	}
+	/* Nothing managed where it goes, and nothing can be until it is. */
+	if (fast_begin(s, e, &saved)) {
+		p = sys_mmap(addr, len, prot, flags, fd, off);
+		region_fast_exit(&saved);
 		return p;
 	}
 

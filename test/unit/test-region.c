@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "lof-test.h"
 #include "region.h"
@@ -878,6 +879,78 @@ static void model_check(struct region_table *t, const unsigned char *m,
 	}
 }
 
+/* The process's address-space size in bytes (/proc/self/statm). */
+static long vm_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &pages) != 1)
+			pages = -1;
+		fclose(f);
+	}
+	return pages < 0 ? -1 : pages * (long)lof_page_size;
+}
+
+/*
+ * A table that cannot grow (RLIMIT_AS leaves no room for a bigger
+ * block) and is full: a change that splits an entry fails with ENOMEM
+ * and leaves the table as it was; removing or reprotecting whole
+ * entries needs no room and succeeds (issue 12 l).
+ */
+static void test_full_table(void **state)
+{
+	struct region_table t = { 0 };
+	struct rlimit old, tight;
+	int r_ins = 0, r_mid, r_prot_mid, r_whole, r_prot_whole;
+	size_t n = 0, before, after_mid, after_whole;
+	long vm;
+
+	(void)state;
+	/* Two-page entries, prot alternating so that none merge. */
+	for (; n < 1000; n++)
+		assert_int_equal(region_insert(&t, PG(4 * n), PG(4 * n + 2),
+					       (n & 1) ? R : RW, 0), 0);
+	vm = vm_bytes();
+	assert_true(vm > 0);
+	assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+	tight = old;
+	tight.rlim_cur = (rlim_t)vm;
+	assert_int_equal(setrlimit(RLIMIT_AS, &tight), 0);
+	/* No allocation from here until the limit is lifted. */
+	while (n < 1000000 &&
+	       (r_ins = region_insert(&t, PG(4 * n), PG(4 * n + 2),
+				      (n & 1) ? R : RW, 0)) == 0)
+		n++;
+	/* Fill the last free slots with one split each. */
+	for (size_t i = 0; i < 2; i++)
+		if (region_protect(&t, PG(4 * i), PG(4 * i + 1), RX))
+			break;
+	before = region_count(&t);
+	r_mid = region_remove(&t, PG(4 * 10 + 1), PG(4 * 10 + 2));
+	r_prot_mid = region_protect(&t, PG(4 * 11), PG(4 * 11 + 1), RX);
+	after_mid = region_count(&t);
+	r_whole = region_remove(&t, PG(4 * 20), PG(4 * 21 + 2));
+	r_prot_whole = region_protect(&t, PG(4 * 30), PG(4 * 30 + 2), RX);
+	after_whole = region_count(&t);
+	setrlimit(RLIMIT_AS, &old);
+
+	assert_int_equal(r_ins, -ENOMEM);
+	assert_int_equal(r_mid, -ENOMEM);
+	assert_int_equal(r_prot_mid, -ENOMEM);
+	assert_uint_equal(after_mid, before);
+	expect_hit(&t, PG(4 * 10 + 1), 4 * 10, 4 * 10 + 2, RW, 0);
+	expect_hit(&t, PG(4 * 11), 4 * 11, 4 * 11 + 2, R, 0);
+	assert_int_equal(r_whole, 0);
+	assert_int_equal(r_prot_whole, 0);
+	assert_uint_equal(after_whole, before - 2);
+	expect_miss(&t, PG(4 * 20));
+	expect_miss(&t, PG(4 * 21 + 1));
+	expect_hit(&t, PG(4 * 30 + 1), 4 * 30, 4 * 30 + 2, RX, 0);
+	expect_hit(&t, PG(4 * 22), 4 * 22, 4 * 22 + 2, RW, 0);
+}
+
 static void test_model(void **state)
 {
 	struct region_table t = { 0 };
@@ -965,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_full_table),
 		cmocka_unit_test(test_model),
 	};
 
