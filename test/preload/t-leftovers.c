@@ -1,0 +1,382 @@
+/*
+ * t-leftovers.c - the leftovers of issue 12 (item o), each against the
+ * kernel's own behaviour:
+ *
+ *  - paths: every call that hands the kernel a path (and the small
+ *    structures and buffers that go with it) works when its strings sit
+ *    in pending pages, as it does natively. The kernel copies them with
+ *    strncpy_from_user/copy_from_user, which cannot fault a pending page
+ *    in: without the library opening them first each call fails with
+ *    EFAULT. The strings are written into a memfd that is then mapped
+ *    afresh and locked before anything touches it (probe_map_fresh), so
+ *    they are pending under every engine. Calls that root could use to
+ *    change the machine (chroot, mount) are made so that they cannot:
+ *    chroot("/"), and mount on a target that does not exist; their
+ *    result is compared with the same call on ordinary strings.
+ *
+ *  - signals: a SIGSEGV sent to the process with kill() while the
+ *    thread the kernel picks blocks it must reach another thread that
+ *    does not block it, as the kernel delivers a process-directed
+ *    signal; with every thread blocking it, it stays pending for the
+ *    process (sigpending() on any thread shows it) until some thread
+ *    unblocks it, and is delivered there, once.
+ *
+ *  - neighbours: a range made pending next to a page the program itself
+ *    made PROT_NONE: after the lock, a release and a touch, the
+ *    program's page is still PROT_NONE and ours is open (and the other
+ *    way round).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "probe.h"
+#include "tap.h"
+
+#define SIZE (1UL << 20)
+#define DIR_ "t-leftovers.dir"
+
+static char *region;
+static size_t pg;
+static int fd;
+
+/* ------------------------------------------------------------------ */
+/* Strings in pending pages                                            */
+/* ------------------------------------------------------------------ */
+
+/* Slots one page apart, so that each string has a page of its own. */
+static char *slot(int i)
+{
+	return region + (size_t)i * 2 * pg + 16;
+}
+
+static void put_bytes(int i, const void *s, size_t n)
+{
+	if (pwrite(fd, s, n, (off_t)(slot(i) - region)) != (ssize_t)n)
+		bail("pwrite");
+}
+
+/* Write the string of each slot (NULL: leave it), then make all pending. */
+static void stage(const char *s0, const char *s1, const char *s2)
+{
+	const char *s[3] = { s0, s1, s2 };
+
+	for (int i = 0; i < 3; i++)
+		if (s[i])
+			put_bytes(i, s[i], strlen(s[i]) + 1);
+	if (probe_map_fresh(region, SIZE, fd) == MAP_FAILED)
+		bail("mmap");
+	if (mlock(region, SIZE))
+		bail("mlock");
+}
+
+static int pending(const void *p)
+{
+	return probe_pending(p, "rw-p");
+}
+
+#define P0 slot(0)
+#define P1 slot(1)
+#define P2 slot(2)
+
+/* The result of a call: its value and errno, for comparing two calls. */
+struct res {
+	long r;
+	int e;
+};
+
+#define RES(call) ({ long r_ = (long)(call); (struct res){ r_, r_ < 0 ? errno : 0 }; })
+
+static int same(struct res a, struct res b)
+{
+	return a.r == b.r && a.e == b.e;
+}
+
+static void test_paths(void)
+{
+	const char *f = DIR_ "/f", *g = DIR_ "/g", *h = DIR_ "/h";
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	struct utimbuf ub = { 1000, 2000 };
+	struct timeval tv[2] = { { 3000, 0 }, { 4000, 0 } };
+	struct timespec ts[2] = { { 5000, 0 }, { 6000, 0 } };
+	struct stat st;
+	struct stat64 st64;
+	struct statfs sfs, sfs_ref;
+	struct statvfs svfs;
+	struct res a, b;
+	char cwd[PATH_MAX], v[16];
+	void *dl;
+	int o, r, e;
+
+	if (mkdir(DIR_, 0700) && errno != EEXIST)
+		bail("mkdir");
+	o = open(f, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	if (o < 0)
+		bail("create");
+	close(o);
+
+	stage(f, NULL, NULL);
+	r = pending(P0) ? chown(P0, uid, gid) : -2;
+	ok(r == 0, "chown() of a pending path (%d, errno %d)", r, errno);
+	stage(f, NULL, NULL);
+	r = pending(P0) ? lchown(P0, uid, gid) : -2;
+	ok(r == 0, "lchown() of a pending path (%d, errno %d)", r, errno);
+	stage(f, NULL, NULL);
+	r = pending(P0) ? fchownat(AT_FDCWD, P0, uid, gid, 0) : -2;
+	ok(r == 0, "fchownat() of a pending path (%d, errno %d)", r, errno);
+	stage(f, NULL, NULL);
+	r = pending(P0) ? fchmodat(AT_FDCWD, P0, 0640, 0) : -2;
+	ok(r == 0 && stat(f, &st) == 0 && (st.st_mode & 0777) == 0640,
+	   "fchmodat() of a pending path (%d, errno %d)", r, errno);
+	stage(f, NULL, NULL);
+	r = pending(P0) ? euidaccess(P0, R_OK) : -2;
+	ok(r == 0, "euidaccess() of a pending path (%d, errno %d)", r, errno);
+
+	/* Times: the path and the times, both pending. */
+	put_bytes(1, &ub, sizeof(ub));
+	stage(f, NULL, NULL);
+	r = pending(P0) && pending(P1) ? utime(P0, (void *)P1) : -2;
+	ok(r == 0 && stat(f, &st) == 0 && st.st_mtime == 2000,
+	   "utime() with its path and times pending (%d, errno %d)", r, errno);
+	put_bytes(1, tv, sizeof(tv));
+	stage(f, NULL, NULL);
+	r = pending(P0) && pending(P1) ? utimes(P0, (void *)P1) : -2;
+	ok(r == 0 && stat(f, &st) == 0 && st.st_mtime == 4000,
+	   "utimes() with its path and times pending (%d, errno %d)", r, errno);
+	stage(f, NULL, NULL);
+	r = pending(P0) && pending(P1) ? lutimes(P0, (void *)P1) : -2;
+	ok(r == 0 && stat(f, &st) == 0 && st.st_mtime == 4000,
+	   "lutimes() with its path and times pending (%d, errno %d)", r, errno);
+	stage(f, NULL, NULL);
+	r = pending(P0) && pending(P1) ? futimesat(AT_FDCWD, P0, (void *)P1) : -2;
+	ok(r == 0, "futimesat() with its path and times pending (%d, errno %d)",
+	   r, errno);
+	put_bytes(1, ts, sizeof(ts));
+	stage(f, NULL, NULL);
+	r = pending(P0) && pending(P1) ?
+		    utimensat(AT_FDCWD, P0, (void *)P1, 0) : -2;
+	ok(r == 0 && stat(f, &st) == 0 && st.st_mtime == 6000,
+	   "utimensat() with its path and times pending (%d, errno %d)", r,
+	   errno);
+
+	/* Special files and links. */
+	stage(g, NULL, NULL);
+	r = pending(P0) ? mknod(P0, S_IFIFO | 0600, 0) : -2;
+	ok(r == 0 && stat(g, &st) == 0 && S_ISFIFO(st.st_mode) && !unlink(g),
+	   "mknod() of a pending path (%d, errno %d)", r, errno);
+	stage(g, NULL, NULL);
+	r = pending(P0) ? mknodat(AT_FDCWD, P0, S_IFIFO | 0600, 0) : -2;
+	ok(r == 0 && !unlink(g), "mknodat() of a pending path (%d, errno %d)",
+	   r, errno);
+	stage(g, NULL, NULL);
+	r = pending(P0) ? mkfifo(P0, 0600) : -2;
+	ok(r == 0 && !unlink(g), "mkfifo() of a pending path (%d, errno %d)",
+	   r, errno);
+	stage(g, NULL, NULL);
+	r = pending(P0) ? mkfifoat(AT_FDCWD, P0, 0600) : -2;
+	ok(r == 0 && !unlink(g), "mkfifoat() of a pending path (%d, errno %d)",
+	   r, errno);
+	stage(f, g, NULL);
+	r = pending(P0) && pending(P1) ?
+		    linkat(AT_FDCWD, P0, AT_FDCWD, P1, 0) : -2;
+	ok(r == 0 && !unlink(g), "linkat() of two pending paths (%d, errno %d)",
+	   r, errno);
+	stage("f", g, NULL);
+	r = pending(P0) && pending(P1) ? symlinkat(P0, AT_FDCWD, P1) : -2;
+	ok(r == 0 && stat(g, &st) == 0 && !unlink(g),
+	   "symlinkat() of two pending paths (%d, errno %d)", r, errno);
+	stage(f, h, NULL);
+	r = pending(P0) && pending(P1) ?
+		    renameat2(AT_FDCWD, P0, AT_FDCWD, P1, RENAME_NOREPLACE) : -2;
+	ok(r == 0 && !rename(h, f),
+	   "renameat2() of two pending paths (%d, errno %d)", r, errno);
+
+	/* The stat family's large-file names, and file-system statistics. */
+	stage(f, NULL, NULL);
+	r = pending(P0) ? stat64(P0, &st64) : -2;
+	ok(r == 0 && S_ISREG(st64.st_mode), "stat64() of a pending path (%d, errno %d)",
+	   r, errno);
+	stage(f, NULL, NULL);
+	r = pending(P0) ? fstatat64(AT_FDCWD, P0, &st64, AT_SYMLINK_NOFOLLOW) : -2;
+	ok(r == 0 && S_ISREG(st64.st_mode),
+	   "fstatat64() of a pending path (%d, errno %d)", r, errno);
+	if (statfs(f, &sfs_ref))
+		bail("statfs");
+	stage(f, NULL, NULL);
+	r = pending(P0) && pending(P1) ? statfs(P0, (void *)P1) : -2;
+	memcpy(&sfs, P1, sizeof(sfs));
+	ok(r == 0 && sfs.f_type == sfs_ref.f_type && sfs.f_bsize == sfs_ref.f_bsize,
+	   "statfs() with its path and result pending (%d, errno %d)", r, errno);
+	o = open(f, O_RDONLY);
+	stage(NULL, NULL, NULL);
+	r = pending(P1) ? fstatfs(o, (void *)P1) : -2;
+	memcpy(&sfs, P1, sizeof(sfs));
+	ok(r == 0 && sfs.f_type == sfs_ref.f_type,
+	   "fstatfs() with its result pending (%d, errno %d)", r, errno);
+	close(o);
+	stage(f, NULL, NULL);
+	r = pending(P0) ? statvfs(P0, &svfs) : -2;
+	ok(r == 0 && svfs.f_bsize == (unsigned long)sfs_ref.f_bsize,
+	   "statvfs() of a pending path (%d, errno %d)", r, errno);
+	stage(f, NULL, NULL);
+	errno = 0;
+	r = pending(P0) ? (int)pathconf(P0, _PC_NAME_MAX) : -2;
+	ok(r > 0, "pathconf() of a pending path (%d, errno %d)", r, errno);
+	if (!getcwd(cwd, sizeof(cwd)))
+		bail("getcwd");
+	stage(NULL, NULL, NULL);
+	ok(pending(P1) && getcwd(P1, pg) == P1 && !strcmp(P1, cwd),
+	   "getcwd() into a pending buffer (errno %d)", errno);
+
+	/* Extended attributes: path, name, value and list all pending. */
+	put_bytes(2, "value", 5);
+	stage(f, "user.lof", NULL);
+	a = RES(pending(P0) && pending(P1) && pending(P2) ?
+			setxattr(P0, P1, P2, 5, 0) : -2);
+	if (a.r && (a.e == ENOTSUP || a.e == EOPNOTSUPP)) {
+		skip(3, "no user extended attributes on this file system");
+	} else {
+		ok(a.r == 0, "setxattr() with path, name and value pending (errno %d)",
+		   a.e);
+		stage(f, "user.lof", NULL);
+		r = pending(P2) ? (int)getxattr(P0, P1, P2, 16) : -2;
+		memcpy(v, P2, 5);
+		ok(r == 5 && !memcmp(v, "value", 5),
+		   "getxattr() into a pending buffer (%d, errno %d)", r, errno);
+		stage(f, "user.lof", NULL);
+		r = pending(P2) ? (int)listxattr(P0, P2, 64) : -2;
+		ok(r > 0 && memmem(P2, (size_t)r, "user.lof", 9) &&
+		   (stage(f, "user.lof", NULL), removexattr(P0, P1) == 0),
+		   "listxattr() into a pending buffer, removexattr() (%d, errno %d)",
+		   r, errno);
+	}
+
+	/* Calls of the administrator, made so that they change nothing. */
+	a = RES(chroot("/"));
+	stage("/", NULL, NULL);
+	b = RES(pending(P0) ? chroot(P0) : -2);
+	ok(same(a, b), "chroot(\"/\") pending: %ld errno %d, as natively %ld errno %d",
+	   b.r, b.e, a.r, a.e);
+	if (access("/nonexistent-t-leftovers", F_OK) == 0)
+		bail("/nonexistent-t-leftovers exists");
+	a = RES(mount("none", "/nonexistent-t-leftovers/x", "tmpfs", 0, NULL));
+	stage("none", "/nonexistent-t-leftovers/x", "tmpfs");
+	b = RES(pending(P0) && pending(P1) && pending(P2) ?
+			mount(P0, P1, P2, 0, NULL) : -2);
+	ok(same(a, b) && a.e != EFAULT,
+	   "mount() of pending strings: %ld errno %d, as natively %ld errno %d",
+	   b.r, b.e, a.r, a.e);
+	a = RES(umount2("/nonexistent-t-leftovers/x", 0));
+	stage("/nonexistent-t-leftovers/x", NULL, NULL);
+	b = RES(pending(P0) ? umount2(P0, 0) : -2);
+	ok(same(a, b) && a.e != EFAULT,
+	   "umount2() of a pending path: %ld errno %d, as natively %ld errno %d",
+	   b.r, b.e, a.r, a.e);
+
+	/* Watches and handles. */
+	o = inotify_init1(IN_CLOEXEC);
+	stage(f, NULL, NULL);
+	r = pending(P0) ? inotify_add_watch(o, P0, IN_ALL_EVENTS) : -2;
+	ok(r >= 0, "inotify_add_watch() of a pending path (%d, errno %d)", r,
+	   errno);
+	close(o);
+	o = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY);
+	a = RES(o >= 0 ? fanotify_mark(o, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, f) : -1);
+	if (o >= 0)
+		fanotify_mark(o, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+	stage(f, NULL, NULL);
+	b = RES(o >= 0 && pending(P0) ?
+			fanotify_mark(o, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, P0) : -1);
+	ok(o < 0 || same(a, b),
+	   "fanotify_mark() of a pending path: %ld errno %d, as natively %ld errno %d",
+	   b.r, b.e, a.r, a.e);
+	if (o >= 0)
+		close(o);
+	{
+		struct {
+			struct file_handle h;
+			unsigned char b[MAX_HANDLE_SZ];
+		} fh;
+		int mid;
+
+		fh.h.handle_bytes = MAX_HANDLE_SZ;
+		a = RES(name_to_handle_at(AT_FDCWD, f, &fh.h, &mid, 0));
+		fh.h.handle_bytes = MAX_HANDLE_SZ;
+		stage(f, NULL, NULL);
+		b = RES(pending(P0) ? name_to_handle_at(AT_FDCWD, P0, &fh.h,
+							&mid, 0) : -2);
+		ok(same(a, b), "name_to_handle_at() of a pending path: %ld errno %d, as natively %ld errno %d",
+		   b.r, b.e, a.r, a.e);
+	}
+
+	/* dlopen: the name is read in user space first. */
+	stage("libm.so.6", NULL, NULL);
+	dl = pending(P0) ? dlopen(P0, RTLD_NOW) : NULL;
+	ok(dl != NULL, "dlopen() of a pending name (%s)", dl ? "" : dlerror());
+	if (dl)
+		dlclose(dl);
+
+	/* execveat: path, argv array and strings pending. */
+	{
+		char *argv[4] = { P1, P2, slot(4), NULL };
+		pid_t pid;
+		int status = -1;
+
+		put_bytes(3, argv, sizeof(argv));
+		put_bytes(4, "exit 7", 7);
+		stage("/bin/sh", "sh", "-c");
+		if (!pending(P0) || !pending(slot(3)) || !pending(slot(4)))
+			bail("execveat setup");
+		pid = fork();
+		if (pid == 0) {
+			extern char **environ;
+
+			execveat(AT_FDCWD, P0, (char **)slot(3), environ, 0);
+			_exit(100 + errno);
+		}
+		waitpid(pid, &status, 0);
+		ok(WIFEXITED(status) && WEXITSTATUS(status) == 7,
+		   "execveat() of a pending path, argv and strings (status 0x%x)",
+		   status);
+	}
+	e = unlink(f) || rmdir(DIR_);
+	if (e)
+		diag("cleanup: errno %d", errno);
+}
+
+int main(void)
+{
+	probe_require_preloaded();
+	pg = probe_page_size();
+	plan(0);
+	fd = probe_memfd("t-leftovers", SIZE);
+	if (fd < 0)
+		bail("memfd");
+	region = mmap(NULL, SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (region == MAP_FAILED)
+		bail("mmap");
+	test_paths();
+	return done();
+}
