@@ -376,6 +376,143 @@ static void test_paths(void)
 		diag("cleanup: errno %d", errno);
 }
 
+/* ------------------------------------------------------------------ */
+/* A process-directed SIGSEGV                                          */
+/* ------------------------------------------------------------------ */
+
+static volatile int got, got_code, got_pid;
+static volatile pid_t got_tid;
+static volatile int worker_block, worker_pending, worker_unblock, worker_stop;
+
+static pid_t tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	got_tid = tid();
+	got_code = si->si_code;
+	got_pid = si->si_pid;
+	__atomic_fetch_add(&got, 1, __ATOMIC_SEQ_CST);
+}
+
+static void nap(void)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Wait up to 3 s for cond to hold. */
+#define WAIT_FOR(cond)                                                    \
+	do {                                                              \
+		for (int i_ = 0; i_ < 3000 && !(cond); i_++)              \
+			nap();                                            \
+	} while (0)
+
+static volatile pid_t worker_tid;
+
+static void *worker(void *arg)
+{
+	sigset_t one, pend;
+
+	(void)arg;
+	sigemptyset(&one);
+	sigaddset(&one, SIGSEGV);
+	worker_tid = tid();
+	if (worker_block)
+		pthread_sigmask(SIG_BLOCK, &one, NULL);
+	__atomic_store_n(&worker_block, 2, __ATOMIC_SEQ_CST);
+	while (!worker_stop) {
+		if (worker_unblock == 1) {
+			sigpending(&pend);
+			worker_pending = sigismember(&pend, SIGSEGV) == 1;
+			worker_unblock = 2;
+			pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+		}
+		nap();
+	}
+	return NULL;
+}
+
+static void test_kill(void)
+{
+	struct sigaction sa;
+	sigset_t one;
+	pthread_t t;
+	int n;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, NULL))
+		bail("sigaction");
+	sigemptyset(&one);
+	sigaddset(&one, SIGSEGV);
+
+	/* The thread the kernel picks blocks it; another does not. */
+	worker_block = 0;
+	worker_stop = 0;
+	got = 0;
+	if (pthread_create(&t, NULL, worker, NULL))
+		bail("pthread_create");
+	WAIT_FOR(worker_block == 2);
+	pthread_sigmask(SIG_BLOCK, &one, NULL);
+	kill(getpid(), SIGSEGV);
+	WAIT_FOR(got);
+	n = got;
+	ok(n == 1 && got_tid == worker_tid,
+	   "kill(SIGSEGV) with this thread blocking it reaches the thread that does not (%d deliveries, on %s)",
+	   n, !n ? "none" : got_tid == worker_tid ? "the other thread" :
+	   "this thread");
+	ok(!n || (got_code == SI_USER && got_pid == getpid()),
+	   "with the sender's siginfo (si_code %d, si_pid %d)", got_code,
+	   got_pid);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	for (int i = 0; i < 50; i++)
+		nap();
+	ok(got == n, "unblocking it here delivers nothing more (%d)", got);
+	worker_stop = 1;
+	pthread_join(t, NULL);
+
+	/* Every thread blocks it: pending for the process, then one takes it. */
+	worker_block = 1;
+	worker_stop = 0;
+	worker_unblock = 0;
+	worker_pending = 0;
+	got = 0;
+	pthread_sigmask(SIG_BLOCK, &one, NULL);
+	if (pthread_create(&t, NULL, worker, NULL))
+		bail("pthread_create");
+	WAIT_FOR(worker_block == 2);
+	kill(getpid(), SIGSEGV);
+	for (int i = 0; i < 50; i++)
+		nap();
+	ok(got == 0, "with every thread blocking it, kill(SIGSEGV) waits (%d)",
+	   got);
+	worker_unblock = 1;
+	WAIT_FOR(got);
+	ok(worker_pending,
+	   "sigpending() on another thread shows the process's SIGSEGV");
+	ok(got == 1 && got_tid == worker_tid,
+	   "the thread that unblocks it first takes it (%d deliveries, on %s)",
+	   got, !got ? "none" : got_tid == worker_tid ? "that thread" :
+	   "another thread");
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	for (int i = 0; i < 50; i++)
+		nap();
+	ok(got == 1, "and only once (%d)", got);
+	worker_stop = 1;
+	pthread_join(t, NULL);
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = 0;
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
 int main(void)
 {
 	probe_require_preloaded();
@@ -391,5 +528,6 @@ int main(void)
 		bail("mmap");
 	region2 = region + SIZE + pg;
 	test_paths();
+	test_kill();
 	return done();
 }
