@@ -37,6 +37,7 @@
 
 #include "engine.h"
 #include "interpose.h"
+#include "report.h"
 
 #define REAL(name)                                                        \
 	static __typeof__(name) *real_##name;                             \
@@ -437,11 +438,16 @@ LOF_EXPORT int name_to_handle_at(int dirfd, const char *p,
 LOF_EXPORT int execveat(int dirfd, const char *p, char *const argv[],
 			char *const envp[], int flags)
 {
+	int r;
+
 	REAL(execveat);
 	if (lof_ready()) {
 		engine_resolve_str(p, ARG_MAX_STR);
 		engine_resolve_strv(argv, ARG_MAX_STR);
 		engine_resolve_strv(envp, ARG_MAX_STR);
 	}
-	return real_execveat(dirfd, p, argv, envp, flags);
+	report_exec_begin();
+	r = real_execveat(dirfd, p, argv, envp, flags);
+	report_exec_failed();
+	return r;
 }

@@ -56,6 +56,7 @@
 #include "backtrace.h"
 #include "log.h"
 #include "options.h"
+#include "stats.h"
 #include "sys.h"
 
 lof_sigaction_fn real_sigaction;
@@ -328,6 +329,8 @@ static void default_action(int sig, int sent)
 	struct sigaction dfl;
 	sigset_t unblock;
 
+	/* LOCKONFAULT_STATS: the process dies here; say so first. */
+	stats_report_fatal(sig);
 	if (!sent && lof_config.backtrace)
 		backtrace_print();
 	memset(&dfl, 0, sizeof(dfl));
