@@ -420,7 +420,7 @@ static int own_report(int fd)
 	size_t n = lof_format(want, sizeof(want), "lockonfault: pid=%d\n",
 			      (int)sys_getpid());
 
-	return sys_pread(fd, got, n, 0) == (ssize_t)n && !memcmp(got, want, n);
+	return sys_pread(fd, got, n, 0) == (ssize_t)n && !strncmp(got, want, n);
 }
 
 int stats_report_open(long *start)
