@@ -21,10 +21,12 @@
  *    process (sigpending() on any thread shows it) until some thread
  *    unblocks it, and is delivered there, once.
  *
- *  - neighbours: a range made pending next to a page the program itself
- *    made PROT_NONE: after the lock, a release and a touch, the
- *    program's page is still PROT_NONE and ours is open (and the other
- *    way round).
+ *  - neighbours: a range made pending next to pages the program itself
+ *    made PROT_NONE (the kernel merges the two PROT_NONE mappings once
+ *    both are locked alike): through locks, touches and releases, the
+ *    program's pages stay PROT_NONE and ours open as the program asked
+ *    (and the other way round: the program's PROT_NONE inside a
+ *    pending range).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -513,10 +515,196 @@ static void test_kill(void)
 	sigaction(SIGSEGV, &sa, NULL);
 }
 
-int main(void)
+/* ------------------------------------------------------------------ */
+/* Our PROT_NONE next to the program's own                            */
+/* ------------------------------------------------------------------ */
+
+#define NP 8
+
+/*
+ * Every page of [q, q + NP pages) whose protection the program set to
+ * PROT_NONE (own[i]) is ---p in maps, and every other one is either
+ * the program's protection or ---p (pending); at the end (strict) every
+ * page is exactly the program's. Return: the first page that is not,
+ * or -1.
+ */
+static int check_pages(char *q, const int *own, int strict)
 {
-	probe_require_preloaded();
+	for (int i = 0; i < NP; i++) {
+		char perms[5];
+
+		if (probe_perms(q + (size_t)i * pg, perms))
+			return i;
+		if (own[i] && strcmp(perms, "---p"))
+			return i;
+		if (!own[i] && strcmp(perms, "rw-p") &&
+		    (strict || strcmp(perms, "---p")))
+			return i;
+	}
+	return -1;
+}
+
+static void test_neighbours(void)
+{
+	char *q = mmap(NULL, NP * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int own[NP] = { 0 }, bad, sum = 0;
+	uintptr_t s, e;
+
+	if (q == MAP_FAILED)
+		bail("mmap");
+	/* The program's guards, pages 0 and 7, around a locked range. */
+	ok(mlock(q + pg, 6 * pg) == 0, "mlock of pages 1-6");
+	ok(mprotect(q, pg, PROT_NONE) == 0 &&
+	   mprotect(q + 7 * pg, pg, PROT_NONE) == 0,
+	   "the program makes pages 0 and 7 PROT_NONE itself");
+	own[0] = own[7] = 1;
+	bad = check_pages(q, own, 0);
+	ok(bad < 0, "guards ---p, the rest open or pending (page %d)", bad);
+	/*
+	 * Locking the guards too. The kernel locks the whole range, then
+	 * fails to populate the PROT_NONE pages: ENOMEM, with the lock
+	 * kept. Under the emulation our pending pages and the guards are
+	 * then alike (PROT_NONE, VM_LOCKED): one kernel mapping.
+	 */
+	errno = 0;
+	ok(mlock(q, NP * pg) == -1 && errno == ENOMEM,
+	   "mlock of pages 0-7, guards included: ENOMEM, as the kernel's (errno %d)",
+	   errno);
+	if (probe_vma(q, &s, &e) == 0)
+		diag("the mapping at page 0 spans %lu pages",
+		     (unsigned long)((e - s) / pg));
+	ok(probe_vmflag(q, "lo") == 1 && probe_vmflag(q + 3 * pg, "lo") == 1,
+	   "the guards and the range are locked all the same");
+	bad = check_pages(q, own, 0);
+	ok(bad < 0, "after the lock: guards ---p (page %d)", bad);
+	q[3 * pg] = 3;
+	q[6 * pg] = 6;
+	bad = check_pages(q, own, 0);
+	ok(bad < 0, "after touching pages 3 and 6: guards still ---p (page %d)",
+	   bad);
+	ok(munlock(q, pg) == 0 && munlock(q + 7 * pg, pg) == 0,
+	   "munlock of the guards alone");
+	bad = check_pages(q, own, 0);
+	ok(bad < 0, "guards still ---p, pending pages still pending (page %d)",
+	   bad);
+	for (int i = 1; i < 7; i++)
+		sum += q[(size_t)i * pg];
+	ok(sum == 9, "pages 1-6 read back what was written (%d)", sum);
+	ok(munlock(q + pg, 6 * pg) == 0, "munlock of pages 1-6");
+	bad = check_pages(q, own, 1);
+	ok(bad < 0, "after every unlock, each page has the program's protection (page %d)",
+	   bad);
+	/* The program opens its guards: nothing of ours is left there. */
+	ok(mprotect(q, pg, PROT_READ | PROT_WRITE) == 0 &&
+	   mprotect(q + 7 * pg, pg, PROT_READ | PROT_WRITE) == 0,
+	   "the program opens its guards");
+	q[0] = 1;
+	q[7 * pg] = 1;
+	own[0] = own[7] = 0;
+	bad = check_pages(q, own, 1);
+	ok(bad < 0, "and writes them (page %d)", bad);
+
+	/*
+	 * The other way round: the program makes part of a pending range
+	 * PROT_NONE, next to pending pages; then opens one page of it
+	 * read-only and reads it, and releases everything.
+	 */
+	ok(mlock(q, NP * pg) == 0, "mlock of pages 0-7 again");
+	ok(mprotect(q + 3 * pg, 2 * pg, PROT_NONE) == 0,
+	   "the program makes pending pages 3-4 PROT_NONE");
+	own[3] = own[4] = 1;
+	bad = check_pages(q, own, 0);
+	ok(bad < 0, "pages 3-4 ---p (page %d)", bad);
+	q[2 * pg] = 2;
+	q[5 * pg] = 5;
+	bad = check_pages(q, own, 0);
+	ok(bad < 0, "after touching their neighbours 2 and 5: 3-4 still ---p (page %d)",
+	   bad);
+	ok(munlockall() == 0, "munlockall");
+	bad = check_pages(q, own, 1);
+	ok(bad < 0, "every page has the program's protection (page %d)", bad);
+	ok(q[2 * pg] == 2 && q[5 * pg] == 5, "2 and 5 hold what was written");
+	munmap(q, NP * pg);
+}
+
+/*
+ * Under LOCKONFAULT_CHARGE=touched (run in a child made for it, see
+ * main): memory the program made PROT_NONE itself, 1 MiB beside a
+ * pending 1 MiB (the kernel merges the two: in this mode neither is
+ * locked) and 2 MiB alone, then mlockall(MCL_CURRENT | MCL_ONFAULT).
+ * When the program opens them and writes a page, that page is locked,
+ * as the kernel's MCL_ONFAULT locks it. Return: a bit per page found
+ * unlocked.
+ */
+/* Locked as the kernel counts it: present, in a VM_LOCKED mapping. */
+static int page_locked(const void *p)
+{
+	return probe_present(p) == 1 && probe_vmflag(p, "lo") == 1;
+}
+
+static int touched_child(void)
+{
+	/* Above LOCKONFAULT_MIN_SIZE: smaller ones are locked as present. */
+	size_t big = 2UL << 20;
+	char *q = mmap(NULL, big, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *g = mmap(NULL, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	int bad = 0;
+
+	if (q == MAP_FAILED || g == MAP_FAILED)
+		return 64;
+	if (mlock(q + big / 2, big / 2) ||
+	    mprotect(q, big / 2, PROT_NONE))
+		return 65;
+	if (mlockall(MCL_CURRENT | MCL_ONFAULT))
+		return 66;
+	if (mprotect(q, big / 2, PROT_READ | PROT_WRITE) ||
+	    mprotect(g, big, PROT_READ | PROT_WRITE))
+		return 67;
+	q[big / 2 - pg] = 1;
+	q[big / 2 + 3 * pg] = 3;
+	g[pg] = 1;
+	if (!page_locked(q + big / 2 - pg))
+		bad |= 1;
+	if (!page_locked(q + big / 2 + 3 * pg))
+		bad |= 2;
+	if (!page_locked(g + pg))
+		bad |= 4;
+	munlockall();
+	return bad;
+}
+
+static void test_touched(const char *self)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *args[] = { (char *)self, "touched-child", NULL };
+
+		setenv("LOCKONFAULT_CHARGE", "touched", 1);
+		execv("/proc/self/exe", args);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) < 64,
+	   "CHARGE=touched child ran (status 0x%x)", status);
+	ok(WIFEXITED(status) && !(WEXITSTATUS(status) & 1),
+	   "CHARGE=touched: the program's PROT_NONE page merged with a pending range, opened and written after mlockall, is locked");
+	ok(WIFEXITED(status) && !(WEXITSTATUS(status) & 2),
+	   "CHARGE=touched: the pending page beside it, written, is locked");
+	ok(WIFEXITED(status) && !(WEXITSTATUS(status) & 4),
+	   "CHARGE=touched: a PROT_NONE mapping of the program's alone, opened and written after mlockall, is locked");
+}
+
+int main(int argc, char **argv)
+{
 	pg = probe_page_size();
+	if (argc > 1 && !strcmp(argv[1], "touched-child"))
+		return touched_child();
+	probe_require_preloaded();
 	plan(0);
 	fd = probe_memfd("t-leftovers", SIZE);
 	if (fd < 0)
@@ -529,5 +717,7 @@ int main(void)
 	region2 = region + SIZE + pg;
 	test_paths();
 	test_kill();
+	test_neighbours();
+	test_touched(argv[0]);
 	return done();
 }
