@@ -7,7 +7,10 @@
  * signal only change (and report) the program's own disposition kept
  * in sigchain.c; the mask calls never really block it but keep and
  * report the program's view of it; the jumps restore that view with
- * the mask they restore. Everything else goes to libc unchanged.
+ * the mask they restore. With LOCKONFAULT_STATS, the signals whose
+ * default action kills keep the report's catcher in place of SIG_DFL,
+ * and sigaction reports SIG_DFL for it (fatal.c). Everything else goes
+ * to libc unchanged.
  */
 #include "config.h"
 
