@@ -322,7 +322,7 @@ static char *which(const char *cmd)
 
 /* What the wrapper needs to know about the program it runs. */
 struct prog_info {
-	int i386;		/* runs as i386 (ELFCLASS32 EM_386) */
+	int is_i386;		/* runs as i386 (ELFCLASS32 EM_386) */
 	int is_static;		/* an ELF without PT_INTERP: no ld.so */
 	int secure;		/* ld.so would run it in secure mode */
 	int no_lib;		/* i386, and no i386 library to preload */
@@ -421,7 +421,7 @@ static void program_info(const char *path, int depth, struct prog_info *pi)
 	if (n >= (ssize_t)sizeof(Elf32_Ehdr) && !memcmp(h, ELFMAG, SELFMAG) &&
 	    h[EI_DATA] == ELFDATA2LSB) {
 		/* e_machine is at the same offset in both classes. */
-		pi->i386 = h[EI_CLASS] == ELFCLASS32 &&
+		pi->is_i386 = h[EI_CLASS] == ELFCLASS32 &&
 			   (h[18] | h[19] << 8) == EM_386;
 		pi->is_static = !elf_has_interp(fd, h, n);
 	}
@@ -933,7 +933,7 @@ int main(int argc, char **argv)
 	if (library)
 		lib = check_library(library);
 #if defined(__x86_64__)
-	else if (pi.i386)	/* ld.so would refuse the x86_64 library */
+	else if (pi.is_i386)	/* ld.so would refuse the x86_64 library */
 		pi.no_lib = !(lib = find_library32());
 #endif
 	else if (!(lib = find_library()))

@@ -18,8 +18,10 @@
 #include "lockonfault.h"
 #include "altstack.h"
 #include "engine.h"
+#include "fatal.h"
 #include "log.h"
 #include "options.h"
+#include "report.h"
 #include "sigchain.h"
 #include "sites.h"
 #include "stats.h"
@@ -43,6 +45,8 @@ static void init(void)
 	interpose_malloc_init();
 	engine_init();
 	stats_init();
+	report_init();
+	fatal_init();
 	if (lof_mode == LOF_MODE_SIGSEGV)
 		altstack_init();
 	pthread_atfork(engine_atfork_prepare, engine_atfork_parent,
@@ -75,16 +79,9 @@ __attribute__((constructor)) static void lof_constructor(void)
 
 __attribute__((destructor)) static void lof_destructor(void)
 {
-	int fd;
-
 	if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != INIT_DONE)
 		return;
-	fd = stats_report_open();
-	if (fd < 0)
-		return;
-	stats_report(fd);
-	sites_report(fd);
-	stats_report_close(fd);
+	report_final("exit");
 }
 
 LOF_EXPORT const char *lof_version(void)

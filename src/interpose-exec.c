@@ -10,6 +10,10 @@
  * (resolve-str.c, which never faults on a bad pointer), then hands over
  * to libc. The l-variants collect their arguments
  * into an array on the stack, as libc does, and call the v-variants.
+ *
+ * The exec calls also write the LOCKONFAULT_STATS report first, and
+ * take it back if the exec fails (report.c). The spawn calls start a
+ * new process: the report is this one's, written at its own end.
  */
 #include "config.h"
 
@@ -23,6 +27,7 @@
 
 #include "engine.h"
 #include "interpose.h"
+#include "report.h"
 
 extern char **environ;
 
@@ -39,6 +44,13 @@ static void resolve_vec(char *const v[])
 {
 	if (lof_ready())
 		engine_resolve_strv(v, ARG_MAX_STR);
+}
+
+/* After an exec that came back: it failed; take its report back. */
+static int exec_end(int r)
+{
+	report_exec_failed();
+	return r;
 }
 
 static void *next(const char *name)
@@ -68,7 +80,8 @@ LOF_EXPORT int execve(const char *path, char *const argv[],
 	resolve_str(path);
 	resolve_vec(argv);
 	resolve_vec(envp);
-	return real_execve(path, argv, envp);
+	report_exec_begin();
+	return exec_end(real_execve(path, argv, envp));
 }
 
 LOF_EXPORT int execv(const char *path, char *const argv[])
@@ -77,7 +90,8 @@ LOF_EXPORT int execv(const char *path, char *const argv[])
 	resolve_str(path);
 	resolve_vec(argv);
 	resolve_vec(environ);
-	return real_execv(path, argv);
+	report_exec_begin();
+	return exec_end(real_execv(path, argv));
 }
 
 LOF_EXPORT int execvp(const char *file, char *const argv[])
@@ -86,7 +100,8 @@ LOF_EXPORT int execvp(const char *file, char *const argv[])
 	resolve_str(file);
 	resolve_vec(argv);
 	resolve_vec(environ);
-	return real_execvp(file, argv);
+	report_exec_begin();
+	return exec_end(real_execvp(file, argv));
 }
 
 LOF_EXPORT int execvpe(const char *file, char *const argv[],
@@ -96,7 +111,8 @@ LOF_EXPORT int execvpe(const char *file, char *const argv[],
 	resolve_str(file);
 	resolve_vec(argv);
 	resolve_vec(envp);
-	return real_execvpe(file, argv, envp);
+	report_exec_begin();
+	return exec_end(real_execvpe(file, argv, envp));
 }
 
 LOF_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
@@ -104,7 +120,8 @@ LOF_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	REAL(fexecve_fn, fexecve);
 	resolve_vec(argv);
 	resolve_vec(envp);
-	return real_fexecve(fd, argv, envp);
+	report_exec_begin();
+	return exec_end(real_fexecve(fd, argv, envp));
 }
 
 /* Arguments of an l-variant: arg0 and the rest up to NULL. */

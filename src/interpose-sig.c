@@ -7,7 +7,10 @@
  * signal only change (and report) the program's own disposition kept
  * in sigchain.c; the mask calls never really block it but keep and
  * report the program's view of it; the jumps restore that view with
- * the mask they restore. Everything else goes to libc unchanged.
+ * the mask they restore. With LOCKONFAULT_STATS, the signals whose
+ * default action kills keep the report's catcher in place of SIG_DFL,
+ * and sigaction reports SIG_DFL for it (fatal.c). Everything else goes
+ * to libc unchanged.
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fatal.h"
 #include "interpose.h"
 #include "sigchain.h"
 
@@ -50,7 +54,8 @@ static void report_mask(int sig, struct sigaction *old, int segv)
 LOF_EXPORT int sigaction(int sig, const struct sigaction *act,
 			 struct sigaction *old)
 {
-	int r;
+	struct sigaction was;
+	int r, f;
 
 	lof_ready();
 	sigchain_init();
@@ -58,9 +63,20 @@ LOF_EXPORT int sigaction(int sig, const struct sigaction *act,
 		errno = ENOSYS;
 		return -1;
 	}
-	r = sigchain_sigaction(sig, act, old);
-	if (r == 1)
+	/* The report's catcher stands in for SIG_DFL (fatal.c). */
+	f = fatal_sigaction(sig, act, old, &was);
+	if (f == 1)
 		return 0;
+	if (f < 0) {
+		errno = -f;
+		return -1;
+	}
+	r = sigchain_sigaction(sig, act, old);
+	if (r == 1) {
+		if (f == 2 && old)
+			*old = was;
+		return 0;
+	}
 	if (r < 0) {
 		errno = -r;
 		return -1;
@@ -78,11 +94,15 @@ LOF_EXPORT int sigaction(int sig, const struct sigaction *act,
 		r = real_sigaction(sig, &copy, old);
 		if (r == 0)
 			report_mask(sig, old, 1);
+		if (r == 0 && f == 2 && old)
+			*old = was;
 		return r;
 	}
 	r = real_sigaction(sig, act, old);
 	if (r == 0)
 		report_mask(sig, old, act ? 0 : -1);
+	if (r == 0 && f == 2 && old)
+		*old = was;
 	return r;
 }
 

@@ -98,6 +98,53 @@ static int resident(uintptr_t start, uintptr_t end)
 }
 
 /*
+ * Call fn for the parts of the mapping e that no table entry stands
+ * for. A mapping that overlaps the table is not ours as a whole: our
+ * pending PROT_NONE and the program's own PROT_NONE beside it become
+ * one kernel mapping when their flags agree (in batch-lock mode
+ * neither is locked; in emulation both are VM_LOCKED), and the
+ * program's part of it must be locked like any other mapping. A
+ * PROT_NONE entry (the program's own PROT_NONE, remembered) over
+ * memory that is no longer PROT_NONE was opened behind our back
+ * (glibc opens its reservations with internal calls): it is dropped,
+ * and the part handled afresh. Table lock held.
+ */
+static int for_unmanaged(const struct maps_entry *e, void *arg,
+			 int (*fn)(const struct maps_entry *, void *))
+{
+	struct maps_entry part = *e;
+	struct region r;
+	uintptr_t at = e->start;
+	int rc;
+
+	while (at < e->end) {
+		uintptr_t stop = e->end, next = e->end;
+
+		if (region_next(&lof_regions, at, &r) && r.start < e->end) {
+			if (r.prot == PROT_NONE && e->prot != PROT_NONE) {
+				uintptr_t lo = r.start > at ? r.start : at;
+				uintptr_t hi = r.end < e->end ? r.end : e->end;
+
+				region_remove(&lof_regions, lo, hi);
+				continue;	/* look again from at */
+			}
+			stop = r.start > at ? r.start : at;
+			next = r.end;
+		}
+		if (stop > at) {
+			part.start = at;
+			part.end = stop;
+			part.offset = e->offset + (at - e->start);
+			rc = fn(&part, arg);
+			if (rc)
+				return rc;
+		}
+		at = next;
+	}
+	return 0;
+}
+
+/*
  * One current mapping, after the kernel's mlockall(MCL_CURRENT |
  * MCL_ONFAULT) made it VM_LOCKED|VM_LOCKONFAULT. A large data mapping
  * with nothing in it yet becomes pending. One that holds data is left
@@ -114,7 +161,7 @@ static int lockall_piece(const struct maps_entry *e, void *arg)
 	int ok;
 
 	if (region_overlaps(&lof_regions, e->start, e->end))
-		return 0;	/* already managed */
+		return for_unmanaged(e, arg, lockall_piece);
 	ok = sig_eligible(e, c);
 	if (ok && len >= lof_config.min_size) {
 		if (!resident(e->start, e->end))
@@ -153,7 +200,7 @@ static int lockall_batch_piece(const struct maps_entry *e, void *arg)
 	int r;
 
 	if (region_overlaps(&lof_regions, e->start, e->end))
-		return 0;	/* already managed */
+		return for_unmanaged(e, arg, lockall_batch_piece);
 	if (len >= lof_config.min_size && sig_eligible(e, c))
 		return sig_register_piece(e, c);
 	if (e->start < sig_self_hi && e->end > sig_self_lo)
@@ -161,6 +208,19 @@ static int lockall_batch_piece(const struct maps_entry *e, void *arg)
 	if (region_is_self(&lof_regions, e->start, e->end) ||
 	    altstack_within(e->start, e->end))
 		return 0;	/* our own memory */
+	if (sig_batch_lock && c->current && e->prot == PROT_NONE) {
+		/*
+		 * CHARGE=touched: the program's own PROT_NONE. Locking it
+		 * would charge its whole size; an entry remembers instead
+		 * that it is under mlockall, so that when the program opens
+		 * it (mprotect) it becomes pending, and is locked as it is
+		 * touched, as the kernel's MCL_ONFAULT would lock it.
+		 */
+		if (region_insert(&lof_regions, e->start, e->end, PROT_NONE,
+				  e->shared ? REGION_SHARED : 0) == 0)
+			c->added++;
+		return 0;
+	}
 	if (sig_batch_lock && c->current) {
 		/*
 		 * CHARGE=touched: only what is in use is charged. A mapping

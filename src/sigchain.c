@@ -26,19 +26,37 @@
  * thread, one instance as the kernel keeps for a standard signal, and
  * sent again to the thread, same siginfo, when the view unblocks it;
  * sigpending() shows it meanwhile.
+ *
+ * A SIGSEGV sent to the process (kill(), si_code SI_USER) is not the
+ * thread's: the kernel hands it to any thread that does not block it,
+ * and keeps it pending for the process while every thread does. The
+ * kernel picks by the real masks, where SIGSEGV is never blocked, so
+ * the thread it reaches may be one whose view blocks it. That thread
+ * keeps it in one process-wide slot (one instance, as the kernel keeps
+ * a standard signal) and sends a marker signal to every other thread of
+ * the process (/proc/self/task); a thread whose view does not block it
+ * takes the slot (the first wins) and delivers the original siginfo,
+ * the others drop the marker. A slot nobody could take is taken by the
+ * first thread whose view unblocks SIGSEGV. sigpending() on any thread
+ * shows it meanwhile. sigqueue() is process-directed too, but its
+ * SI_QUEUE is also what pthread_sigqueue() sends to one thread: such a
+ * signal is held for the thread that received it.
  */
 #include "config.h"
 #include "sigchain.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "arch.h"
 #include "backtrace.h"
 #include "log.h"
 #include "options.h"
+#include "stats.h"
 #include "sys.h"
 
 lof_sigaction_fn real_sigaction;
@@ -57,6 +75,106 @@ static LOF_TLS siginfo_t held_info;
 static LOF_TLS int held;
 
 /*
+ * A SIGSEGV sent to the process, kept for it while the threads it
+ * reached block it; see the head comment. proc_state: PROC_EMPTY,
+ * PROC_WRITING, PROC_FULL, PROC_TAKING.
+ */
+enum { PROC_EMPTY, PROC_WRITING, PROC_FULL, PROC_TAKING };
+static siginfo_t proc_info;
+static int proc_state;
+
+/* Context: any (async-signal-safe). */
+static pid_t gettid_(void)
+{
+	return (pid_t)arch_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+}
+
+/* Context: any (async-signal-safe). */
+static void send_self(siginfo_t *info)
+{
+	arch_syscall6(SYS_rt_tgsigqueueinfo, sys_getpid(), gettid_(),
+		      SIGSEGV, (long)info, 0, 0);
+}
+
+/* Is si the marker of the process-wide slot (see forward_proc)? */
+static int is_marker(const siginfo_t *si)
+{
+	return si->si_code == SI_QUEUE && si->si_pid == sys_getpid() &&
+	       si->si_value.sival_ptr == (void *)&proc_state;
+}
+
+/*
+ * Take the process-wide SIGSEGV, if there is one, into *out.
+ * Context: any (async-signal-safe).
+ */
+static int take_proc(siginfo_t *out)
+{
+	int s = PROC_FULL;
+
+	if (!__atomic_compare_exchange_n(&proc_state, &s, PROC_TAKING, 0,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return 0;
+	*out = proc_info;
+	__atomic_store_n(&proc_state, PROC_EMPTY, __ATOMIC_RELEASE);
+	return 1;
+}
+
+struct lof_dirent64 {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/*
+ * Keep a process-directed SIGSEGV this thread blocks for the process,
+ * and tell every other thread: one that does not block it takes it.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+static void forward_proc(const siginfo_t *si)
+{
+	int s = PROC_EMPTY, fd;
+	pid_t self = gettid_();
+	char buf[1024];
+	long n;
+
+	if (!__atomic_compare_exchange_n(&proc_state, &s, PROC_WRITING, 0,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;	/* one pending already: a standard signal is one */
+	proc_info = *si;
+	__atomic_store_n(&proc_state, PROC_FULL, __ATOMIC_RELEASE);
+
+	fd = sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;	/* the first thread to unblock it takes it */
+	while ((n = arch_syscall6(SYS_getdents64, fd, (long)buf, sizeof(buf),
+				  0, 0, 0)) > 0) {
+		for (long at = 0; at < n;) {
+			struct lof_dirent64 *d = (void *)(buf + at);
+			long t = 0;
+			siginfo_t m;
+
+			at += d->d_reclen;
+			for (const char *c = d->d_name; *c >= '0' && *c <= '9'; c++)
+				t = t * 10 + (*c - '0');
+			if (t <= 0 || t == self)
+				continue;
+			memset(&m, 0, sizeof(m));
+			m.si_signo = SIGSEGV;
+			m.si_code = SI_QUEUE;
+			m.si_pid = sys_getpid();
+			m.si_uid = (uid_t)arch_syscall6(SYS_getuid, 0, 0, 0, 0,
+							0, 0);
+			m.si_value.sival_ptr = (void *)&proc_state;
+			arch_syscall6(SYS_rt_tgsigqueueinfo, sys_getpid(), t,
+				      SIGSEGV, (long)&m, 0, 0);
+		}
+	}
+	sys_close(fd);
+}
+
+/*
  * Send the held SIGSEGV again, to this thread: unblocked now, it is
  * delivered (to our handler, then the program's) before the system
  * call returns, as a pending signal is when a mask call unblocks it.
@@ -66,13 +184,17 @@ static void release_held(void)
 {
 	siginfo_t info;
 
-	if (!held || view_blocked)
+	if (view_blocked)
 		return;
-	info = held_info;
-	held = 0;
-	arch_syscall6(SYS_rt_tgsigqueueinfo, sys_getpid(),
-		      arch_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0), SIGSEGV,
-		      (long)&info, 0, 0);
+	if (held) {
+		info = held_info;
+		held = 0;
+		send_self(&info);
+	}
+	/* The process's one: this thread may take it now. */
+	if (__atomic_load_n(&proc_state, __ATOMIC_RELAXED) == PROC_FULL &&
+	    take_proc(&info))
+		send_self(&info);
 }
 
 void sigchain_init(void)
@@ -228,6 +350,8 @@ static void default_action(int sig, int sent)
 	struct sigaction dfl;
 	sigset_t unblock;
 
+	/* LOCKONFAULT_STATS: the process dies here; say so first. */
+	stats_report_fatal(sig);
 	if (!sent && lof_config.backtrace)
 		backtrace_print();
 	memset(&dfl, 0, sizeof(dfl));
@@ -245,9 +369,19 @@ static void default_action(int sig, int sent)
 void sigchain_deliver(int sig, siginfo_t *si, void *uc)
 {
 	struct sigaction a;
+	siginfo_t taken;
 	sigset_t mask;
 	int sent = si->si_code <= 0, prev;
 
+	/* A thread that had to keep the process's SIGSEGV calls for us. */
+	if (sent && is_marker(si)) {
+		if (view_blocked || !take_proc(&taken))
+			return;
+		si = &taken;
+	} else if (sent && si->si_code == SI_USER && view_blocked) {
+		forward_proc(si);
+		return;
+	}
 	app_read(&a);
 	/* force_sig_fault: a blocked fault kills. */
 	if (!sent && view_blocked) {
@@ -309,6 +443,9 @@ void sigchain_atfork_child(void)
 {
 	/* A writer that was on another thread does not exist here. */
 	__atomic_store_n(&app_seq, app_seq & ~1u, __ATOMIC_RELAXED);
+	/* A child starts with no signal pending (fork(2)). */
+	held = 0;
+	__atomic_store_n(&proc_state, PROC_EMPTY, __ATOMIC_RELAXED);
 }
 
 int sigchain_view(void)
@@ -324,7 +461,8 @@ void sigchain_set_view(int blocked)
 
 int sigchain_held(void)
 {
-	return held;
+	return held ||
+	       __atomic_load_n(&proc_state, __ATOMIC_RELAXED) != PROC_EMPTY;
 }
 
 void sigchain_longjmp(int mask_saved, const sigset_t *saved)

@@ -63,7 +63,7 @@ LOF_AS_SAFE void sigchain_deliver(int sig, siginfo_t *si, void *uc);
 LOF_AS_SAFE int sigchain_view(void);
 LOF_AS_SAFE void sigchain_set_view(int blocked);
 
-/* Is a sent SIGSEGV held for this thread (sigpending)? */
+/* Is a sent SIGSEGV held for this thread or for the process (sigpending)? */
 LOF_AS_SAFE int sigchain_held(void);
 
 /*

@@ -25,14 +25,26 @@
  * handler, so it is sampled there too, at every power-of-two-th fault;
  * peak_maps is therefore a lower bound of the true peak, and the
  * engine's own budget (engine.c) works from an upper bound.
+ *
+ * The report is written once per process, at its end, whichever end it
+ * is (report.c, fatal.c): exit, _exit, an exec, or a fatal signal. The
+ * claim is by pid, so a fork or vfork child that shares or copies this
+ * memory makes its own. A report to a file truncates it, unless the
+ * file begins with this process's own pid= line: then it is the report
+ * of the image this one exec'd from, and the new one is appended.
  */
 #include "config.h"
 #include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "arch.h"
 
 #include "engine.h"
 #include "log.h"
@@ -365,23 +377,110 @@ static void expand(const char *pat, char *out, size_t size)
 	out[n] = '\0';
 }
 
-int stats_report_open(void)
+int stats_wanted(void)
+{
+	return stats_on;
+}
+
+/* The pid whose report is written or being written; see the head. */
+static pid_t reported;
+
+int stats_claim(void)
+{
+	pid_t me = sys_getpid(), old = __atomic_load_n(&reported,
+						       __ATOMIC_ACQUIRE);
+
+	if (!stats_on)
+		return 0;
+	while (old != me) {
+		if (__atomic_compare_exchange_n(&reported, &old, me, 0,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return 1;
+	}
+	return 0;
+}
+
+void stats_unclaim(void)
+{
+	pid_t me = sys_getpid();
+
+	__atomic_compare_exchange_n(&reported, &me, 0, 0, __ATOMIC_ACQ_REL,
+				    __ATOMIC_RELAXED);
+}
+
+/*
+ * Does the file at fd begin with this process's pid= line (the report
+ * of the image it exec'd from)?
+ * Context: any (async-signal-safe).
+ */
+static int own_report(int fd)
+{
+	char want[48], got[48];
+	size_t n = lof_format(want, sizeof(want), "lockonfault: pid=%d\n",
+			      (int)sys_getpid());
+
+	return sys_pread(fd, got, n, 0) == (ssize_t)n && !strncmp(got, want, n);
+}
+
+int stats_report_open(long *start)
 {
 	const char *dest = lof_config.stats;
 	char path[LOF_STATS_MAX + 32];
+	long end;
 	int fd;
 
+	*start = 0;
 	if (!stats_on)
 		return -1;
 	if (is(dest, "1") || is(dest, "stderr"))
 		return 2;
 	expand(dest, path, sizeof(path));
-	fd = sys_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	fd = sys_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		log_warn("cannot write statistics to %s (errno %d)", path, -fd);
 		return -1;
 	}
+	if (own_report(fd)) {
+		end = arch_syscall6(SYS_lseek, fd, 0, SEEK_END, 0, 0, 0);
+		*start = end > 0 ? end : 0;
+	} else {
+		arch_syscall6(SYS_ftruncate, fd, 0, 0, 0, 0, 0);
+	}
 	return fd;
+}
+
+void stats_report_undo(int fd, long start)
+{
+	if (fd != 2)
+		arch_syscall6(SYS_ftruncate, fd, start, 0, 0, 0, 0);
+}
+
+void stats_report_at(int fd, const char *at, int sig)
+{
+	char buf[96];
+
+	sys_write(fd, buf, lof_format(buf, sizeof(buf),
+				      "lockonfault: at=%s\n", at));
+	if (sig)
+		line(fd, "signal", (unsigned long)sig);
+}
+
+void stats_report_fatal(int sig)
+{
+	long start;
+	int fd, saved = errno;
+
+	if (!stats_claim())
+		return;
+	fd = stats_report_open(&start);
+	if (fd >= 0) {
+		stats_report(fd);
+		/* The lines by call site take a lock: not from a signal. */
+		stats_report_at(fd, "signal", sig);
+		stats_report_close(fd);
+	}
+	errno = saved;
 }
 
 void stats_report_close(int fd)

@@ -4,7 +4,8 @@
  * Plain uint64_t counters bumped with relaxed atomic adds, so the
  * handler may count. Two figures are the kernel's own, read from /proc
  * at sample points (see stats.c): locked memory and the mapping count,
- * with their peaks. The report is written once, at exit.
+ * with their peaks. The report is written once, at the end of the
+ * process: exit, _exit, exec or a fatal signal.
  */
 #ifndef LOF_STATS_H
 #define LOF_STATS_H
@@ -75,21 +76,58 @@ void stats_locked(void);
  */
 void stats_sample(void);
 
+/* Was a report asked for (LOCKONFAULT_STATS)? Context: any. */
+LOF_AS_SAFE int stats_wanted(void);
+
 /*
- * Open the LOCKONFAULT_STATS destination (2 for stderr).
- * Return: the fd, or -1 when no report was asked for or it cannot be
- * opened (said once, as a warning). Context: exit (destructor).
+ * Claim the report for this process: 1 if it is this caller's to
+ * write, 0 if no report was asked for or this pid claimed it already
+ * (once per pid: a fork or vfork child claims its own).
+ * stats_unclaim() gives it back (an exec that failed).
+ * Context: any (async-signal-safe).
  */
-int stats_report_open(void);
+LOF_AS_SAFE int stats_claim(void);
+LOF_AS_SAFE void stats_unclaim(void);
+
+/*
+ * Open the LOCKONFAULT_STATS destination (2 for stderr), close-on-exec.
+ * A file is truncated, unless it begins with this pid's own report
+ * (the image this one exec'd from): then the report is appended.
+ * *start is where this report begins (for stats_report_undo).
+ * Return: the fd, or -1 when no report was asked for or it cannot be
+ * opened (said once, as a warning).
+ * Context: any (async-signal-safe).
+ */
+LOF_AS_SAFE int stats_report_open(long *start);
 
 /*
  * Write the report's counter lines to fd (the lines by call site
- * follow, from sites.c). Context: exit (destructor); not in a signal
- * handler.
+ * follow, from sites.c, except from a signal).
+ * Context: any (async-signal-safe).
  */
-void stats_report(int fd);
+LOF_AS_SAFE void stats_report(int fd);
+
+/*
+ * The report's last lines: at= how the process ended (exit, _exit,
+ * exec, signal) and, for a signal, signal= its number.
+ * Context: any (async-signal-safe).
+ */
+LOF_AS_SAFE void stats_report_at(int fd, const char *at, int sig);
+
+/*
+ * Take back a report written before an exec that failed: truncate the
+ * file to start (nothing for stderr). Context: any.
+ */
+LOF_AS_SAFE void stats_report_undo(int fd, long start);
 
 /* Close what stats_report_open() opened. */
-void stats_report_close(int fd);
+LOF_AS_SAFE void stats_report_close(int fd);
+
+/*
+ * The process is about to die of sig: write the counter lines (the
+ * lines by call site take a lock and are left out), once.
+ * Context: a signal handler (async-signal-safe).
+ */
+LOF_AS_SAFE void stats_report_fatal(int sig);
 
 #endif /* LOF_STATS_H */

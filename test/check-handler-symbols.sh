@@ -11,7 +11,7 @@
 # caught where it is added (sites.c, the report by call site, takes a
 # mutex and is outside the set: no object here may call it). TAP output.
 top=${LOF_TOP_BUILDDIR:-.}
-objs="fault region batch sys log sigchain backtrace stats maps"
+objs="fault region batch sys log sigchain backtrace stats maps fatal"
 libc='syscall|__errno_location|memcpy|memset|memmove|strncmp|strlen|strstr|clock_gettime|sigfillset|sigemptyset|sigaddset|sigdelset|sigorset|sigismember|__stack_chk_fail|__tls_get_addr|_GLOBAL_OFFSET_TABLE_|sysconf'
 # Read-only after init: the configuration, the page size, the engine.
 data='lof_config|lof_mode|lof_engine_why|lof_page_size|lof_page_shift'
