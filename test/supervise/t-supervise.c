@@ -489,17 +489,24 @@ static void test_signals(void)
  */
 static void test_stop_storm(void)
 {
+	volatile int *quit = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t parent = getpid(), pid;
 	int bad = 0, kept_all = 1, n = 1000, st;
 
+	if (quit == MAP_FAILED)
+		bail("mmap: %s", strerror(errno));
+	*quit = 0;
 	pid = fork();
 	if (pid == 0) {
-		for (;;) {
+		/* Every SIGSTOP is followed by a SIGCONT, the last one too. */
+		while (!*quit) {
 			kill(parent, SIGSTOP);
 			usleep(50);
 			kill(parent, SIGCONT);
 			usleep(50);
 		}
+		_exit(0);
 	}
 	quiet = 3;
 	for (int i = 0; i < n; i++) {
@@ -513,9 +520,9 @@ static void test_stop_storm(void)
 			munmap((void *)r, 64 * KB);
 	}
 	quiet = 1 << 30;
-	kill(pid, SIGKILL);
+	*quit = 1;
 	waitpid(pid, &st, 0);
-	kill(parent, SIGCONT);
+	munmap((void *)quit, PAGE);
 	ok(bad == 0 && kept_all, "%d MAP_LOCKED calls while stopped and "
 	   "continued by a child: all lazy, registers kept (%d wrong)", n,
 	   bad);

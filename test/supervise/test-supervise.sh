@@ -62,9 +62,11 @@ check() {
 	fi
 }
 
-# run COMMAND...: stdout in $T/out, stderr in $T/err, status in rc.
+# run COMMAND...: stdout in $T/out, stderr in $T/err, status in rc; a
+# command that hangs is killed after $LIMIT seconds (status 137).
+LIMIT=${LOF_TEST_TIMEOUT:-300}
 run() {
-	"$@" >"$T/out" 2>"$T/err"
+	timeout -s KILL "$LIMIT" "$@" >"$T/out" 2>"$T/err"
 	rc=$?
 }
 
@@ -73,7 +75,7 @@ run() {
 tap() {
 	name=$1
 	shift
-	"$@" >"$T/tap" 2>"$T/taperr"
+	timeout -s KILL "$LIMIT" "$@" >"$T/tap" 2>"$T/taperr"
 	trc=$?
 	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$T/tap")
 	seen=0
