@@ -70,6 +70,10 @@ void fz_model_map(unsigned long a, unsigned long len, int kind, int prot,
 		p->kind = (uint8_t)kind;
 		p->prot = (uint8_t)prot;
 		p->fpg = (uint32_t)(fpg + (_x - (a & ~(FZ_PAGE - 1))) / FZ_PAGE);
+		if (kind == K_ANON_S) {
+			p->fpg = (uint32_t)i;
+			p->objpages = (uint32_t)((len + FZ_PAGE - 1) / FZ_PAGE);
+		}
 		i++;
 	}
 	(void)i;
@@ -120,11 +124,19 @@ void fz_model_remap(unsigned long old, unsigned long olen, unsigned long nw,
 	unsigned long np = (nlen + FZ_PAGE - 1) / FZ_PAGE;
 	unsigned long op = (olen + FZ_PAGE - 1) / FZ_PAGE;
 	struct fz_page *tmp = calloc(np ? np : 1, sizeof(*tmp));
-	struct fz_page *src = fz_pg(old);
-	struct fz_page *first = src;
+	struct fz_page *src = fz_pg(old), f0 = { 0 }, fl = { 0 };
+	struct fz_page *first = src ? &f0 : NULL;
 
 	if (!tmp)
 		abort();
+	/* Growth continues the first and last pages: copy them first, the
+	 * loop below clears the old pages as it moves them. */
+	if (src) {
+		struct fz_page *l = op ? fz_pg(old + (op - 1) * FZ_PAGE) : NULL;
+
+		f0 = *src;
+		fl = l ? *l : f0;
+	}
 	for (unsigned long i = 0; i < np; i++) {
 		struct fz_page *s = fz_pg(old + i * FZ_PAGE);
 
@@ -143,9 +155,9 @@ void fz_model_remap(unsigned long old, unsigned long olen, unsigned long nw,
 			memset(s, 0, sizeof(*s));
 		} else if (first) {
 			tmp[i].kind = first->kind;
-			tmp[i].prot = op && i >= 1 && fz_pg(old + (op - 1) * FZ_PAGE) ?
-				fz_pg(old + (op - 1) * FZ_PAGE)->prot : first->prot;
+			tmp[i].prot = fl.prot;
 			tmp[i].fpg = first->fpg + (uint32_t)i;
+			tmp[i].objpages = first->objpages;
 			tmp[i].unknown = first->kind == K_ANON_S;
 		}
 	}
@@ -187,8 +199,13 @@ static const uint8_t *pg_bytes(struct fz_page *p, int *bus)
 {
 	*bus = 0;
 	switch (p->kind) {
-	case K_ANON_P:
 	case K_ANON_S:
+		if (p->fpg >= p->objpages) {
+			*bus = 1;
+			return NULL;
+		}
+		return p->data;
+	case K_ANON_P:
 		return p->data;
 	case K_FILE_P:
 		if (p->cow)
@@ -227,6 +244,10 @@ static uint8_t *pg_wbytes(struct fz_page *p)
 			p->cow = 1;
 		}
 		return p->data;
+	case K_ANON_S:
+		if (p->fpg >= p->objpages)
+			return NULL;
+		/* fall through */
 	default:
 		if (!p->data) {
 			p->data = calloc(1, FZ_PAGE);

@@ -13,6 +13,10 @@
  * drained, which a page faulted into a lock-on-fault range waits for
  * and a page locked by a later mlock call does not, so it differs
  * between two correct runs. KPF_MLOCKED is set at once.
+ *
+ * Pages mapped by MAP_FIXED|MAP_LOCKED carry the tag
+ * "[class=map-fixed-locked]": the library passes that call to the
+ * kernel as it is (liblockonfault(7)), which populates and locks them.
  * Untouched pages are left out: their presence may differ where
  * liblockonfault(7) documents it, and the program never observed them.
  */
@@ -117,7 +121,7 @@ static void state_str(unsigned long addr, char s[4])
 void fz_lockstate(int idx)
 {
 	unsigned long run_start = 0, run_n = 0;
-	char run_s[4] = "", s[4];
+	char run_s[32] = "", s[32];
 
 	for (unsigned long i = 0; i < FZ_ARENA_PAGES; i++) {
 		struct fz_page *p = &fz_pages[i];
@@ -130,6 +134,8 @@ void fz_lockstate(int idx)
 			continue;
 		}
 		state_str(FZ_ARENA_BASE + i * FZ_PAGE, s);
+		if (p->eager)
+			strcat(s, " [class=map-fixed-locked]");
 		if (run_n && !strcmp(s, run_s)) {
 			run_n++;
 			continue;

@@ -79,7 +79,9 @@ struct fz_page {
 	uint8_t touched;	/* the program accessed it since it was mapped */
 	uint8_t unknown;	/* contents not modelled: not checked */
 	uint8_t cow;		/* file private: data holds the private copy */
-	uint32_t fpg;		/* file page (file kinds) */
+	uint8_t eager;		/* mapped by MAP_FIXED|MAP_LOCKED (see trace) */
+	uint32_t fpg;		/* file page (file kinds), object page (K_ANON_S) */
+	uint32_t objpages;	/* K_ANON_S: pages in its object; past: SIGBUS */
 	uint8_t *data;		/* anon / cow copy; NULL: zero (anon) */
 };
 

@@ -262,7 +262,8 @@ static void res(int idx, const char *desc, long r, int e, const char *tag)
 
 /*
  * A plain mlock (not ONFAULT) of a range the kernel cannot populate: a
- * mapped PROT_NONE page, or a file page past the end of the file. The
+ * mapped PROT_NONE page, or a file page past the end of the file (or
+ * of a shared anonymous object, grown by mremap). The
  * kernel answers ENOMEM there and its MLOCK_ONFAULT 0; liblockonfault(7)
  * documents that the library gives the plain call's answer.
  */
@@ -283,6 +284,8 @@ static const char *plain_tag(unsigned long a, unsigned long len)
 			return " [class=plain-mlock-populate]";
 		if ((p->kind == K_FILE_S || p->kind == K_FILE_P) && !p->cow &&
 		    p->fpg >= FZ_FILE_PAGES)
+			return " [class=plain-mlock-populate]";
+		if (p->kind == K_ANON_S && p->fpg >= p->objpages)
 			return " [class=plain-mlock-populate]";
 	}
 	return "";
@@ -403,6 +406,11 @@ static void op_mmap_fixed(int i, const struct fz_op *o, const char *d)
 	}
 	fz_out("#%d %s = %s", i, d, aoff((unsigned long)p));
 	fz_model_map((unsigned long)p, o->len, o->kind, o->prot, o->foff);
+	if (o->flags & MAP_LOCKED)
+		for (unsigned long x = (unsigned long)p; x < (unsigned long)p + o->len;
+		     x += FZ_PAGE)
+			if (fz_pg(x))
+				fz_pg(x)->eager = 1;
 }
 
 static void op_mremap(int i, const struct fz_op *o, const char *d)
