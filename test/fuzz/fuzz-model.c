@@ -24,6 +24,7 @@
 
 struct fz_page *fz_pages;
 uint8_t *fz_file;
+uint8_t fz_file_eager[FZ_FILE_PAGES];
 
 uint8_t fz_file_byte(unsigned long off)
 {
@@ -76,7 +77,6 @@ void fz_model_map(unsigned long a, unsigned long len, int kind, int prot,
 		}
 		i++;
 	}
-	(void)i;
 }
 
 void fz_model_unmap(unsigned long a, unsigned long len)

@@ -12,9 +12,11 @@
  * printed: the kernel sets it when a per-CPU batch of mlocked folios is
  * drained, which a page faulted into a lock-on-fault range waits for
  * and a page locked by a later mlock call does not, so it differs
- * between two correct runs. KPF_MLOCKED is set at once.
+ * between two correct runs. KPF_MLOCKED is set at once, but cleared
+ * through the same batches: drain() empties them before a checkpoint.
  *
- * Pages mapped by MAP_FIXED|MAP_LOCKED carry the tag
+ * Pages mapped by MAP_FIXED|MAP_LOCKED, and file pages such a mapping
+ * held, wherever they are mapped, carry the tag
  * "[class=map-fixed-locked]": the library passes that call to the
  * kernel as it is (liblockonfault(7)), which populates and locks them.
  * Untouched pages are left out: their presence may differ where
@@ -26,6 +28,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -57,10 +61,6 @@ void fz_out(const char *fmt, ...)
 		}
 		o += (int)w;
 	}
-}
-
-void fz_flush(void)
-{
 }
 
 const char *fz_errname(int e)
@@ -118,10 +118,36 @@ static void state_str(unsigned long addr, char s[4])
 		s[2] = 'Z';
 }
 
+/*
+ * Drain every CPU's batches of folios waiting to be (un)mlocked, so
+ * KPF_MLOCKED is up to date: munlocking a folio (munlock, a copy on
+ * write out of a locked mapping) only queues it on the current CPU.
+ * mbind() with MPOL_MF_MOVE disables the LRU caches, which drains them
+ * all (lru_cache_disable); a page of our own, default policy, nothing
+ * moves.
+ */
+static void drain(void)
+{
+	static void *page;
+
+	if (!page) {
+		page = mmap(NULL, FZ_PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (page == MAP_FAILED) {
+			page = NULL;
+			return;
+		}
+	}
+	syscall(SYS_mbind, page, FZ_PAGE, 0 /* MPOL_DEFAULT */, NULL, 0UL,
+		2 /* MPOL_MF_MOVE */);
+}
+
 void fz_lockstate(int idx)
 {
 	unsigned long run_start = 0, run_n = 0;
 	char run_s[32] = "", s[32];
+
+	drain();
 
 	for (unsigned long i = 0; i < FZ_ARENA_PAGES; i++) {
 		struct fz_page *p = &fz_pages[i];
@@ -134,7 +160,9 @@ void fz_lockstate(int idx)
 			continue;
 		}
 		state_str(FZ_ARENA_BASE + i * FZ_PAGE, s);
-		if (p->eager)
+		if (p->eager || ((p->kind == K_FILE_S ||
+				  (p->kind == K_FILE_P && !p->cow)) &&
+				 p->fpg < FZ_FILE_PAGES && fz_file_eager[p->fpg]))
 			strcat(s, " [class=map-fixed-locked]");
 		if (run_n && !strcmp(s, run_s)) {
 			run_n++;

@@ -87,6 +87,7 @@ struct fz_page {
 
 extern struct fz_page *fz_pages;
 extern uint8_t *fz_file;	/* the data file's content */
+extern uint8_t fz_file_eager[FZ_FILE_PAGES];	/* held by MAP_FIXED|MAP_LOCKED */
 
 void fz_model_init(void);
 struct fz_page *fz_pg(unsigned long addr);	/* NULL outside arena */
@@ -106,7 +107,6 @@ uint8_t fz_file_byte(unsigned long off);
 
 /* fuzz-trace.c */
 void fz_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void fz_flush(void);
 void fz_lockstate(int idx);
 const char *fz_errname(int e);
 
