@@ -20,6 +20,7 @@
 #include "fuzz.h"
 
 static unsigned long rng_state;
+static unsigned int gen_mask;
 int fz_linux43;
 
 static unsigned long rnd(void)
@@ -70,6 +71,8 @@ int fz_opnum(const char *name)
 			return i;
 	if (!strcmp(name, "plainpop"))
 		return F_PLAINPOP;
+	if (!strcmp(name, "populate"))
+		return F_POPULATE;
 	return -1;
 }
 
@@ -191,7 +194,7 @@ static void gen_mmap(struct fz_op *o, int r)
 	o->flags = 0;
 	if (pct(25))
 		o->flags |= MAP_LOCKED;
-	if (pct(5))
+	if (pct(5) && (gen_mask & (1U << F_POPULATE)))
 		o->flags |= MAP_POPULATE;
 	/* arg: 1 = place right after the previous record's mapping */
 	o->arg = r > 0 && g[r - 1].mapped && pct(30);
@@ -291,6 +294,9 @@ static void gen_one(struct fz_op *o, unsigned int mask)
 			unsigned long k = below(sizeof(a) / sizeof(a[0]));
 
 			o->arg = fz_linux43 ? a43[k] : a[k];
+			if (!(mask & (1U << F_POPULATE)) &&
+			    (o->arg == 22 || o->arg == 23))
+				o->arg = MADV_WILLNEED;
 		}
 		return;
 	case O_MLOCKALL: {
@@ -358,6 +364,7 @@ void fz_generate(struct fz_prog *p, unsigned long seed, int nops,
 	rng_state = seed * 0x2545f4914f6cdd1dUL + 1;
 	p->seed = seed;
 	p->opmask = opmask;
+	gen_mask = opmask;
 	if (nops > FZ_MAX_OPS)
 		nops = FZ_MAX_OPS;
 	/* A program starts by mapping a few records. */
@@ -369,7 +376,8 @@ void fz_generate(struct fz_prog *p, unsigned long seed, int nops,
 	}
 	for (; i < nops; i++)
 		gen_one(&p->op[i], opmask);
-	if (nops > 0)
+	/* A program ends with a checkpoint, unless checkpoints are out. */
+	if (nops > 0 && (opmask & (1U << O_CHECK)))
 		p->op[nops - 1].type = O_CHECK;
 	p->nops = nops;
 }

@@ -41,7 +41,7 @@ enum fz_optype {
 };
 
 /* Switches in the operation mask that are not operations (lof-fuzz -x). */
-enum { F_PLAINPOP = O_NOPS, F_NBITS };
+enum { F_PLAINPOP = O_NOPS, F_POPULATE, F_NBITS };
 
 /* mremap shapes. */
 enum { RM_INPLACE, RM_MAYMOVE, RM_FIXED, RM_DUP };

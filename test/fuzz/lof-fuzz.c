@@ -18,7 +18,10 @@
  *            "plainpop" is not an operation: a plain mlock or mlock2(0)
  *            of a range the kernel cannot populate (class
  *            plain-mlock-populate) is made as mlock2(MLOCK_ONFAULT) in
- *            every mode instead, and tagged ",made-onfault"
+ *            every mode instead, and tagged ",made-onfault";
+ *            "populate" is no MAP_POPULATE and no MADV_POPULATE_READ or
+ *            _WRITE (MADV_WILLNEED instead); "check" also drops the
+ *            final checkpoint (no lock state is compared at all)
  *   -l       list the program (with SKIP applied), do not run it
  *   -4       a program for Linux 4.3: no madvise advice it lacks (the
  *            same draws otherwise), for runs under test/sim43/lof-kernel43
