@@ -1,0 +1,181 @@
+/*
+ * fuzz-trace.c - the differential fuzzer's output: trace lines and the
+ * lock state of the pages the program touched.
+ *
+ * Lines are written with write(2) one at a time, so a crash loses none
+ * and a forked child inherits nothing unprinted.
+ *
+ * fz_lockstate() prints, for every arena page the program touched and
+ * that is still mapped, what /proc/self/pagemap and /proc/kpageflags
+ * say: P present, L KPF_MLOCKED, Z the zero page; runs of equal pages
+ * share a line ("#12.lock A+0x10000000 3 PL-"). KPF_UNEVICTABLE is not
+ * printed: the kernel sets it when a per-CPU batch of mlocked folios is
+ * drained, which a page faulted into a lock-on-fault range waits for
+ * and a page locked by a later mlock call does not, so it differs
+ * between two correct runs. KPF_MLOCKED is set at once, but cleared
+ * through the same batches: drain() empties them before a checkpoint.
+ *
+ * Pages mapped by MAP_FIXED|MAP_LOCKED, and file pages such a mapping
+ * held, wherever they are mapped, carry the tag
+ * "[class=map-fixed-locked]": the library passes that call to the
+ * kernel as it is (liblockonfault(7)), which populates and locks them.
+ * Untouched pages are left out: their presence may differ where
+ * liblockonfault(7) documents it, and the program never observed them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+
+#define KPF_ZERO_PAGE	24
+#define KPF_MLOCKED	33
+
+void fz_out(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	for (int o = 0; o < n;) {
+		ssize_t w = write(1, buf + o, (size_t)(n - o));
+
+		if (w <= 0) {
+			if (w < 0 && errno == EINTR)
+				continue;
+			return;
+		}
+		o += (int)w;
+	}
+}
+
+const char *fz_errname(int e)
+{
+	switch (e) {
+	case 0: return "0";
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case EINTR: return "EINTR";
+	case EBADF: return "EBADF";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case EINVAL: return "EINVAL";
+	case ENOSYS: return "ENOSYS";
+	case EOVERFLOW: return "EOVERFLOW";
+	case EIO: return "EIO";
+	case ENODEV: return "ENODEV";
+	case EHWPOISON: return "EHWPOISON";
+	}
+	static char b[16];
+	snprintf(b, sizeof(b), "E%d", e);
+	return b;
+}
+
+static int pm_fd = -2, kpf_fd = -2;
+
+static void state_str(unsigned long addr, char s[4])
+{
+	uint64_t pm = 0, fl = 0;
+
+	strcpy(s, "---");
+	if (pm_fd == -2)
+		pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (kpf_fd == -2)
+		kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (pm_fd < 0 || pread(pm_fd, &pm, 8, (off_t)(addr / FZ_PAGE * 8)) != 8) {
+		strcpy(s, "???");
+		return;
+	}
+	if (!(pm >> 63 & 1))
+		return;
+	s[0] = 'P';
+	if (kpf_fd < 0 ||
+	    pread(kpf_fd, &fl, 8, (off_t)((pm & ((1UL << 55) - 1)) * 8)) != 8) {
+		s[1] = s[2] = '?';
+		return;
+	}
+	if (fl >> KPF_MLOCKED & 1)
+		s[1] = 'L';
+	if (fl >> KPF_ZERO_PAGE & 1)
+		s[2] = 'Z';
+}
+
+/*
+ * Drain every CPU's batches of folios waiting to be (un)mlocked, so
+ * KPF_MLOCKED is up to date: munlocking a folio (munlock, a copy on
+ * write out of a locked mapping) only queues it on the current CPU.
+ * mbind() with MPOL_MF_MOVE disables the LRU caches, which drains them
+ * all (lru_cache_disable); a page of our own, default policy, nothing
+ * moves.
+ */
+static void drain(void)
+{
+	static void *page;
+
+	if (!page) {
+		page = mmap(NULL, FZ_PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (page == MAP_FAILED) {
+			page = NULL;
+			return;
+		}
+	}
+	syscall(SYS_mbind, page, FZ_PAGE, 0 /* MPOL_DEFAULT */, NULL, 0UL,
+		2 /* MPOL_MF_MOVE */);
+}
+
+void fz_lockstate(int idx)
+{
+	unsigned long run_start = 0, run_n = 0;
+	char run_s[32] = "", s[32];
+
+	drain();
+
+	for (unsigned long i = 0; i < FZ_ARENA_PAGES; i++) {
+		struct fz_page *p = &fz_pages[i];
+
+		if (!p->kind || !p->touched) {
+			if (run_n)
+				fz_out("#%d.lock A+0x%lx %lu %s", idx,
+				       run_start * FZ_PAGE, run_n, run_s);
+			run_n = 0;
+			continue;
+		}
+		state_str(FZ_ARENA_BASE + i * FZ_PAGE, s);
+		if (p->eager || ((p->kind == K_FILE_S ||
+				  (p->kind == K_FILE_P && !p->cow)) &&
+				 p->fpg < FZ_FILE_PAGES && fz_file_eager[p->fpg]))
+			strcat(s, " [class=map-fixed-locked]");
+		if (run_n && !strcmp(s, run_s)) {
+			run_n++;
+			continue;
+		}
+		if (run_n)
+			fz_out("#%d.lock A+0x%lx %lu %s", idx,
+			       run_start * FZ_PAGE, run_n, run_s);
+		run_start = i;
+		run_n = 1;
+		strcpy(run_s, s);
+	}
+	if (run_n)
+		fz_out("#%d.lock A+0x%lx %lu %s", idx, run_start * FZ_PAGE,
+		       run_n, run_s);
+}
