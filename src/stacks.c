@@ -46,13 +46,24 @@
  * unless the program placed a mapping there with MAP_FIXED, which then
  * is locked the ordinary way.
  *
- * Other threads' stacks. The calling thread's stack pointer is known
- * at each registration (struct reg_ctx's sp): the mapping that holds it
- * and any mapping within ENGINE_STACK below it are never pending, so
- * the engine's own frames on this call never meet a page it made
- * pending. A thread stack that another thread's lock call made pending
- * below its stack pointer is still opened by the handler when its owner
- * grows into it outside the engine.
+ * Other threads' stacks. Each thread that pthread_create starts records
+ * the stack glibc mapped for it, [top - size, top) where top is the
+ * page above its thread descriptor, with its alternate stack
+ * (altstack.c), until it exits: every mapping that meets it, whichever
+ * piece of the stack it is, is never pending. And the calling thread's
+ * stack pointer is known at each registration (struct reg_ctx's sp):
+ * the mapping that holds it and any mapping within ENGINE_STACK below
+ * it are never pending, so the engine's frames on this call never meet
+ * a page it made pending.
+ *
+ * Not covered: a stack the program gives (pthread_attr_setstack) lies
+ * in the program's own memory, a pool it may lock as a whole; only its
+ * top is kept open (sigsegv.c, kept[]), and below it, pages the thread
+ * has not used yet can be pending. Threads started before the library
+ * was loaded, or with clone() directly, are not recorded. With no
+ * RLIMIT_STACK at load, a piece of the main stack below everything the
+ * engine has seen of it, split off by the program itself, is not known
+ * for a stack piece.
  *
  * Context: under the table's writer lock (sig_eligible's callers), and
  * at init; never in the signal handler.
@@ -65,6 +76,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "altstack.h"
 #include "maps.h"
 #include "region.h"
 
@@ -124,6 +136,9 @@ int sig_runs_on(const struct maps_entry *e, uintptr_t sp)
 			main_lo = e->vma_start;
 		return 1;
 	}
+	/* Another thread's stack, mapped by glibc (interpose-thread.c). */
+	if (altstack_thread_stack_within(e->vma_start, e->vma_end))
+		return 1;
 	/* The caller's stack, and where the engine's frames go below it. */
 	if (sp && e->vma_start <= sp && e->vma_end + ENGINE_STACK > sp)
 		return 1;

@@ -25,10 +25,15 @@
  *  - split by mlockall: the same stack, then mlockall(MCL_CURRENT|
  *    MCL_ONFAULT) twice; run again under LOCKONFAULT_CHARGE=touched
  *    (the test re-executes itself), where the first mlockall locks the
- *    stack's present pages only and so splits it.
+ *    stack's present pages only and so splits it;
+ *  - a second thread's stack (glibc's), mostly unused, split by the
+ *    thread's mlock of one page 256 pages below where it runs, through
+ *    mlockall twice: no page of it pending, and the thread then calls
+ *    the engine from deeper frames.
  */
 #define _GNU_SOURCE
 #include <alloca.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +72,21 @@ static __attribute__((noinline)) void grow(size_t n)
  * from the one holding the stack pointer down; the walk goes down from
  * the top.
  */
+static int range_pending(uintptr_t bottom, uintptr_t end, char *what,
+			 size_t n)
+{
+	char perms[5];
+
+	for (uintptr_t a = bottom; a < end; a += pg) {
+		if (probe_perms((void *)a, perms) == 0 &&
+		    strcmp(perms, "---p") == 0) {
+			snprintf(what, n, "%lx ---p", (unsigned long)a);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int stack_pending(char *what, size_t n)
 {
 	uintptr_t s[256], e[256], lo;
@@ -217,12 +237,68 @@ static void split_by_mlockall(void)
 	_exit(0);
 }
 
+static int go, split;
+
+static void *thread_main(void *arg)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0) & ~(pg - 1);
+
+	(void)arg;
+	/*
+	 * One page locked well below where the thread runs splits its
+	 * stack: the piece below it is a mapping of its own, without the
+	 * thread's stack pointer (or the alternate stack the kernel may
+	 * have merged with the top of the stack) in it.
+	 */
+	if (mlock((void *)(sp - 256 * pg), pg))
+		_exit(17);
+	__atomic_store_n(&split, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	_exit(call_deeper() ? 14 : 0);
+	return NULL;
+}
+
+/*
+ * Child: another thread's stack, glibc's, mostly unused and split
+ * below, then mlockall twice on the main thread. No page of that stack may be
+ * pending; the thread then calls into the engine from deeper frames.
+ */
+static void thread_stack(void)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	void *stk;
+	size_t size;
+	char what[64] = "";
+
+	if (pthread_create(&t, NULL, thread_main, NULL) ||
+	    pthread_getattr_np(t, &a) || pthread_attr_getstack(&a, &stk, &size))
+		_exit(15);
+	while (!__atomic_load_n(&split, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	if (mlockall(MCL_CURRENT | MCL_ONFAULT) ||
+	    mlockall(MCL_CURRENT | MCL_ONFAULT))
+		_exit(13);
+	/* The thread sleeps on a few pages at the top: scan all of it. */
+	if (range_pending((uintptr_t)stk, (uintptr_t)stk + size, what,
+			  sizeof(what))) {
+		fprintf(stderr, "thread stack page made pending: %s\n", what);
+		_exit(20);
+	}
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	_exit(16);
+}
+
 static void child(const char *which)
 {
 	setup();
 	find_top();
 	if (strcmp(which, "mlock") == 0)
 		split_by_mlock();
+	if (strcmp(which, "thread") == 0)
+		thread_stack();
 	split_by_mlockall();
 }
 
@@ -269,7 +345,7 @@ int main(int argc, char **argv)
 		return 99;
 	}
 	probe_require_preloaded();
-	plan(3);
+	plan(5);
 	run("/proc/self/exe", "mlock", 0,
 	    "stack split by mlock of its lower part: no piece pending, "
 	    "engine called from deeper frames returns");
@@ -279,5 +355,10 @@ int main(int argc, char **argv)
 	run("/proc/self/exe", "mlockall", 1,
 	    "mlockall twice under CHARGE=touched (splits the stack): no "
 	    "piece pending, engine called from deeper frames returns");
+	run("/proc/self/exe", "thread", 0,
+	    "mlockall twice with a second thread: no page of its stack "
+	    "pending, it calls the engine from deeper frames");
+	run("/proc/self/exe", "thread", 1,
+	    "the same under CHARGE=touched");
 	return done();
 }
