@@ -20,8 +20,9 @@
  *    made absent again (MADV_DONTNEED); one page above that part is
  *    locked, which splits the mapping, and then the absent part. No
  *    page of the stack may be PROT_NONE afterwards, and calls into the
- *    engine from ever deeper frames (each one a managed mprotect, which
- *    registers its range again under the writer lock) must all return;
+ *    engine from ever deeper frames (a managed mlock and mprotect,
+ *    which register the range again under the writer lock) must
+ *    all return;
  *  - split by mlockall: the same stack, then mlockall(MCL_CURRENT|
  *    MCL_ONFAULT) twice; run again under LOCKONFAULT_CHARGE=touched
  *    (the test re-executes itself), where the first mlockall locks the
@@ -49,7 +50,7 @@
 #define WATCHDOG 60		/* seconds a case may take */
 #define GROW (1UL << 20)	/* how deep the stack is grown */
 #define DEEPEST (768UL << 10)	/* how deep the engine is called from */
-#define STEP 512		/* bytes deeper each call */
+#define STEP 104		/* bytes deeper each call: not a divisor of a page */
 #define BUF_PAGES 16
 
 static size_t pg;
@@ -125,12 +126,23 @@ static int stack_pending(char *what, size_t n)
 	return bad;
 }
 
-/* Call into the engine with a frame d bytes deeper, never touched. */
+/*
+ * Call into the engine with a frame d bytes deeper, never touched:
+ * mlock (and, every 8th time, mprotect) of a managed range registers it
+ * again under the writer lock. Before the fix, the sigsegv engine hung
+ * here (with the first check of check() left out): the frame of
+ * region.c's split_at, inside a table update, was the first to touch a
+ * pending stack page, and the handler waited for the update.
+ */
 static __attribute__((noinline)) int engine_at(size_t d)
 {
 	volatile char *p = alloca(d + 16);
 
 	p[d] = 0;	/* only the top of it, next to our frame */
+	if (mlock(buf, BUF_PAGES * pg))
+		return -1;
+	if (d % (STEP * 8))
+		return 0;
 	if (mprotect(buf, BUF_PAGES * pg, PROT_READ) ||
 	    mprotect(buf, BUF_PAGES * pg, PROT_READ | PROT_WRITE))
 		return -1;
