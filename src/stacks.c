@@ -10,8 +10,12 @@
  * the table's writer lock held and every asynchronous signal blocked.
  * If that thread itself touches a pending page inside such a window,
  * the handler it runs waits for itself: a hang for ever, which not even
- * timeout's SIGTERM can end. So nothing that thread touches there may
- * be pending. What it touches:
+ * timeout's SIGTERM can end. Seen (gdb, before this file): mlock ->
+ * lock_range -> maps_walk -> sig_register_piece -> region_insert ->
+ * begin_range -> split_at, whose frame was the first to touch a pending
+ * page of the main thread's stack; the handler's region_lookup slept in
+ * read_begin on the odd sequence count for ever. So nothing that thread
+ * touches there may be pending. What it touches:
  *  - its stack, below the stack pointer it entered the engine with, as
  *    deep as the engine's frames go (maps_walk alone has 5 KiB of
  *    buffers). The stack only grows into memory it has not used
@@ -60,7 +64,11 @@
  * in the program's own memory, a pool it may lock as a whole; only its
  * top is kept open (sigsegv.c, kept[]), and below it, pages the thread
  * has not used yet can be pending. Threads started before the library
- * was loaded, or with clone() directly, are not recorded. With no
+ * was loaded, or with clone() directly, are not recorded, and a lock
+ * call on another thread between a thread's start and its record (a
+ * few instructions in its trampoline) can still make its stack
+ * pending. A stack glibc keeps in its cache after its thread exits is
+ * the program's to lock again until a new thread takes it. With no
  * RLIMIT_STACK at load, a piece of the main stack below everything the
  * engine has seen of it, split off by the program itself, is not known
  * for a stack piece.
