@@ -144,8 +144,14 @@ int sig_runs_on(const struct maps_entry *e, uintptr_t sp)
 			main_lo = e->vma_start;
 		return 1;
 	}
-	/* Another thread's stack, mapped by glibc (interpose-thread.c). */
-	if (altstack_thread_stack_within(e->vma_start, e->vma_end))
+	/*
+	 * Another thread's stack, mapped by glibc (interpose-thread.c).
+	 * The piece asked about, not its whole mapping: the kernel merges
+	 * a stack with anonymous neighbours of the same flags (the
+	 * alternate stack above it, and what lies above that), and a lock
+	 * call on such a neighbour must not lose its laziness to it.
+	 */
+	if (altstack_thread_stack_within(e->start, e->end))
 		return 1;
 	/* The caller's stack, and where the engine's frames go below it. */
 	if (sp && e->vma_start <= sp && e->vma_end + ENGINE_STACK > sp)
