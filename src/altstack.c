@@ -26,6 +26,8 @@
  * frame there and would kill the process. Each is entered in a fixed
  * registry that the engine asks before it protects a mapping; a thread
  * that finds the registry full goes without, as it would without us.
+ * The slot also holds the thread's own stack, when glibc mapped it,
+ * which the engine must not make pending either (stacks.c).
  */
 #include "config.h"
 #include "altstack.h"
@@ -54,6 +56,12 @@ static int alt_key_ok;
 #define ALT_SLOTS 4096
 static uintptr_t alt_slots[ALT_SLOTS];
 static unsigned int alt_used;
+/*
+ * The stack glibc mapped for the slot's thread, [lo, hi), or 0: never
+ * to be made pending (stacks.c says why). Set by the thread as it
+ * starts, cleared before its slot is.
+ */
+static uintptr_t alt_stk_lo[ALT_SLOTS], alt_stk_hi[ALT_SLOTS];
 
 static int registry_add(uintptr_t p)
 {
@@ -83,6 +91,10 @@ static void registry_del(uintptr_t p)
 	for (unsigned int i = 0; i < used; i++) {
 		uintptr_t want = p;
 
+		if (__atomic_load_n(&alt_slots[i], __ATOMIC_RELAXED) != p)
+			continue;
+		__atomic_store_n(&alt_stk_hi[i], 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&alt_stk_lo[i], 0, __ATOMIC_SEQ_CST);
 		if (__atomic_compare_exchange_n(&alt_slots[i], &want, 0, 0,
 						__ATOMIC_SEQ_CST,
 						__ATOMIC_RELAXED))
@@ -110,6 +122,34 @@ int altstack_within(uintptr_t start, uintptr_t end)
 		uintptr_t p = __atomic_load_n(&alt_slots[i], __ATOMIC_ACQUIRE);
 
 		if (p && p < end && p + ALT_SIZE > start)
+			return 1;
+	}
+	return 0;
+}
+
+void altstack_thread_stack(const void *p, uintptr_t lo, uintptr_t hi)
+{
+	unsigned int used = __atomic_load_n(&alt_used, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < used; i++) {
+		if (__atomic_load_n(&alt_slots[i], __ATOMIC_ACQUIRE) !=
+		    (uintptr_t)p)
+			continue;
+		__atomic_store_n(&alt_stk_lo[i], lo, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&alt_stk_hi[i], hi, __ATOMIC_SEQ_CST);
+		return;
+	}
+}
+
+int altstack_thread_stack_within(uintptr_t start, uintptr_t end)
+{
+	unsigned int used = __atomic_load_n(&alt_used, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < used; i++) {
+		uintptr_t lo = __atomic_load_n(&alt_stk_lo[i], __ATOMIC_ACQUIRE);
+		uintptr_t hi = __atomic_load_n(&alt_stk_hi[i], __ATOMIC_ACQUIRE);
+
+		if (hi && lo < end && hi > start)
 			return 1;
 	}
 	return 0;

@@ -43,4 +43,17 @@ void altstack_unlock_all(void);
  */
 int altstack_within(uintptr_t start, uintptr_t end);
 
+/*
+ * Record [lo, hi) as the stack of the thread whose alternate stack is p
+ * (from altstack_new), until p is freed.
+ * Context: the thread's start, not in a signal handler.
+ */
+void altstack_thread_stack(const void *p, uintptr_t lo, uintptr_t hi);
+
+/*
+ * Does [start, end) meet the stack of a live thread recorded so?
+ * Context: any (lock-free).
+ */
+int altstack_thread_stack_within(uintptr_t start, uintptr_t end);
+
 #endif /* LOF_ALTSTACK_H */

@@ -86,6 +86,7 @@ void engine_init(void)
 				 &lof_engine_why);
 	if (lof_mode == LOF_MODE_SIGSEGV) {
 		dl_iterate_phdr(find_self, NULL);
+		sig_stacks_init();
 		maps_walk(0, UINTPTR_MAX, count_map, &maps);
 		sig_budget_init(k.max_map_count, maps);
 		sig_init(touched, !k.has_onfault, !k.has_onfault && !touched);

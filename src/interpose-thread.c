@@ -10,6 +10,9 @@
  * and TLS at its top, and the thread runs there before the trampoline
  * can install the alternate stack: a fault then could not be delivered
  * at all. The top START_OPEN bytes are opened before the thread starts.
+ *
+ * A stack glibc maps is recorded with the thread's alternate stack, as
+ * the thread starts, so that no lock call makes it pending (stacks.c).
  */
 #include "config.h"
 
@@ -49,12 +52,48 @@ static void open_given_stack(const pthread_attr_t *attr)
 struct start {
 	void *(*fn)(void *);
 	void *arg;
+	size_t stack_size;	/* of a stack glibc maps, else 0 */
 };
+
+/*
+ * The size of the stack glibc will map for the thread, or 0 if the
+ * program gives one (its mapping is the program's: a pool it may lock).
+ */
+static size_t glibc_stack_size(const pthread_attr_t *attr)
+{
+	pthread_attr_t d;
+	size_t size = 0;
+	void *stk;
+
+	if (attr) {
+		if (pthread_attr_getstack(attr, &stk, &size) == 0 && stk)
+			return 0;
+		if (pthread_attr_getstacksize(attr, &size))
+			return 0;
+		return size;
+	}
+	if (pthread_getattr_default_np(&d))
+		return 0;
+	if (pthread_attr_getstacksize(&d, &size))
+		size = 0;
+	pthread_attr_destroy(&d);
+	return size;
+}
 
 static void *trampoline(void *p)
 {
 	struct start s = *(struct start *)p;
 
+	/*
+	 * glibc puts the thread descriptor at the top of the stack it
+	 * maps (x86: the thread pointer is the descriptor).
+	 */
+	if (s.stack_size) {
+		uintptr_t top = page_up((uintptr_t)pthread_self());
+
+		if (top > s.stack_size)
+			altstack_thread_stack(p, top - s.stack_size, top);
+	}
 	altstack_use(p);
 	if (__atomic_load_n(&sig_future_watch, __ATOMIC_RELAXED))
 		sig_future_stack((uintptr_t)__builtin_frame_address(0));
@@ -81,6 +120,7 @@ LOF_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 		return real_pthread_create(t, attr, fn, arg);
 	s->fn = fn;
 	s->arg = arg;
+	s->stack_size = glibc_stack_size(attr);
 	open_given_stack(attr);
 	r = real_pthread_create(t, attr, trampoline, s);
 	if (r)

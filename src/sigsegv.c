@@ -317,8 +317,11 @@ int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c)
 	/* hugetlbfs: protection changes must be huge-page aligned. */
 	if (strstr(e->path, "anon_hugepage") || strstr(e->path, "hugepages"))
 		return 0;
-	/* The stack we run on: a signal frame must always fit below sp. */
-	if (c->sp >= e->start && c->sp < e->end)
+	/*
+	 * Stacks, whichever piece of them, and the TLS the engine runs on:
+	 * a fault there inside the engine could not be served (stacks.c).
+	 */
+	if (sig_runs_on(e, c->sp))
 		return 0;
 	if (e->start < sig_self_hi && e->end > sig_self_lo)
 		return 0;

@@ -7,6 +7,7 @@
  *   sigsegv-fork.c   fork
  *   charge.c         RLIMIT_MEMLOCK, where the kernel cannot charge
  *   present.c        pages already present in a range
+ *   stacks.c         stacks and TLS the engine runs on, never pending
  *
  * Three ways of running, fixed at init:
  *  - over the kernel's lock-on-fault (a kernel with MLOCK_ONFAULT, the
@@ -245,6 +246,24 @@ int charge_future(size_t len);
 int present_runs(uintptr_t s, uintptr_t e,
 		 int (*fn)(uintptr_t start, uintptr_t end, void *arg),
 		 void *arg);
+
+/* ---- stacks.c --------------------------------------------------- */
+
+/*
+ * Find the main thread's stack and TLS.
+ * Context: init only, on the main thread.
+ */
+void sig_stacks_init(void);
+
+/*
+ * Is the mapping e memory the engine runs on, never to be pending: a
+ * piece of the main thread's stack (however /proc/self/maps labels it),
+ * the calling thread's stack at sp and ENGINE_STACK below it, the main
+ * thread's TLS? A piece of the main stack below what was seen before
+ * extends it.
+ * Context: table lock held (or init).
+ */
+int sig_runs_on(const struct maps_entry *e, uintptr_t sp);
 
 /* ---- sigsegv-fork.c --------------------------------------------- */
 
