@@ -126,8 +126,9 @@ def pattern(prog, db, stride):
             T.note("%s, %s: Locked %s, mmap %.3f ms, ready after %.0f ms, "
                    "VmFlags %s" % (m, tag, T.mib(r["kb"]), r["mmap_ms"],
                                    r["s"] * 1000, " ".join(r["flags"])))
-            T.result(program="go-vault, %s" % tag, mode=m,
-                     seconds=r["s"], locked_kb=r["kb"])
+            T.result(program="go-vault (static Go), %s" % tag,
+                     what="launch to `ready` (Locked: then)", mode=m,
+                     seconds=r["s"], locked_end_kb=r["kb"])
     a, o, n = runs["auto"], runs["onfault"], runs["native"]
     if not (a["ready"] and o["ready"]):
         return
