@@ -15,6 +15,13 @@
  *      cache pages around each page the call faults in, within the
  *      mapping, and locks them; the engine opened only the buffer's
  *      pages, so those beside it stayed pending and unlocked.
+ *  F5. Shared anonymous memory made executable, then
+ *      mlockall(MCL_CURRENT): the kernel's MCL_ONFAULT populates
+ *      nothing; the engine took the mapping for code (the kernel shows
+ *      it as "/dev/zero (deleted)", with an inode) and locked it the
+ *      ordinary way, populating it whole. (The fuzzer's reproducer,
+ *      sigsegv-lockstate_---_PL-.case, maps it with MAP_POPULATE under
+ *      MCL_FUTURE, which is how F5 was first named.)
  *
  * Each case runs once with the kernel's own calls (probe_sys_*, which
  * bypass the library: the reference) and once through the library, on
@@ -31,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "probe.h"
@@ -186,6 +194,42 @@ static void f6(void)
 	close(fl);
 }
 
+/* F5 in a child: mlockall there. Exit status: the pages present. */
+static int f5_ref;
+
+static void f5_child(void *arg)
+{
+	char *p = probe_sys_mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int n = 0;
+
+	(void)arg;
+	if (p == MAP_FAILED || mprotect(p, NPG * pg, PROT_READ | PROT_EXEC))
+		_exit(200);
+	if (f5_ref ? probe_sys_mlockall(MCL_CURRENT | MCL_ONFAULT)
+		   : mlockall(MCL_CURRENT))
+		_exit(201);
+	for (int i = 0; i < NPG; i++)
+		n += probe_present(p + (size_t)i * pg) == 1;
+	_exit(n);
+}
+
+static void f5(void)
+{
+	int sk, sl;
+	char b1[64], b2[64];
+
+	f5_ref = 1;
+	sk = probe_fork(f5_child, NULL);
+	f5_ref = 0;
+	sl = probe_fork(f5_child, NULL);
+	ok(sk != -1 && sl != -1 && WIFEXITED(sk) && WIFEXITED(sl) &&
+		   WEXITSTATUS(sk) <= NPG && WEXITSTATUS(sk) == WEXITSTATUS(sl),
+	   "F5 mlockall(MCL_CURRENT) over shared anonymous memory made executable: pages present as under the kernel's MCL_ONFAULT (library: %s, kernel: %s)",
+	   probe_status_str(sl, b1, sizeof(b1)),
+	   probe_status_str(sk, b2, sizeof(b2)));
+}
+
 int main(void)
 {
 	probe_require_preloaded();
@@ -193,7 +237,7 @@ int main(void)
 	plan(0);
 	diag("engine %s", probe_engine());
 	if (!probe_kernel_onfault()) {
-		skip(14, "no MLOCK_ONFAULT in the kernel: no reference");
+		skip(15, "no MLOCK_ONFAULT in the kernel: no reference");
 		return done();
 	}
 	for (int shared = 0; shared < 2; shared++) {
@@ -202,5 +246,6 @@ int main(void)
 		f2(shared, MADV_POPULATE_WRITE, 1);
 	}
 	f6();
+	f5();
 	return done();
 }
