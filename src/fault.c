@@ -449,6 +449,32 @@ void engine_handler(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/*
+ * Over the kernel's lock-on-fault, a buffer is opened in whole aligned
+ * batches of LOCKONFAULT_BATCH pages, as the handler opens them: the
+ * kernel's fault-around maps the page cache pages around a faulting
+ * file page, within its mapping, and locks them in a locked one; an
+ * opening clipped to the buffer would keep the pages beside it out of
+ * reach (pending), where the kernel's own MLOCK_ONFAULT locks them.
+ * Opening more locks nothing more there: the kernel locks what it maps.
+ * In emulation and batch-lock mode an opening may lock all it opens:
+ * the buffer's pages only.
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+static void widen(const struct region *r, uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t b0, b1;
+
+	if (sig_emulate || sig_batch_lock)
+		return;
+	batch_bounds(*lo, r->start, r->end, lof_config.batch, lof_page_size,
+		     &b0, &b1);
+	*lo = b0;
+	batch_bounds(*hi - 1, r->start, r->end, lof_config.batch,
+		     lof_page_size, &b0, &b1);
+	*hi = b1;
+}
+
 void engine_resolve(uintptr_t addr, size_t len)
 {
 	uintptr_t s = page_down(addr), e, at;
@@ -477,6 +503,7 @@ void engine_resolve(uintptr_t addr, size_t len)
 
 		if (r.prot == PROT_NONE)
 			continue;
+		widen(&r, &lo, &hi);
 		if (sys_mprotect((void *)lo, hi - lo, r.prot) == 0) {
 			if (sig_batch_lock)
 				sig_lock_opened(lo, hi - lo);

@@ -1,7 +1,7 @@
 /*
  * interpose-mm.c - the exported memory calls: mmap, mmap64, munmap,
- * mremap, mprotect, mlock, mlock2, munlock, mlockall, munlockall, and
- * the same calls made through syscall(3) (mm_syscall()).
+ * mremap, mprotect, mlock, mlock2, munlock, mlockall, munlockall,
+ * madvise, and the same calls made through syscall(3) (mm_syscall()).
  *
  * Each is a thin shim: initialise if needed, call the engine (which
  * returns the result or -errno), and turn that into libc's contract,
@@ -19,6 +19,10 @@
 #include "sites.h"
 #include "stats.h"
 #include "sys.h"
+
+/* The populate advice of Linux 5.14, for older headers. */
+#define LOF_MADV_POPULATE_READ 22
+#define LOF_MADV_POPULATE_WRITE 23
 
 static long ret_long(long r)
 {
@@ -162,6 +166,27 @@ LOF_EXPORT int mlockall(int flags)
 				   : sys_mlockall(flags));
 }
 
+/*
+ * madvise: MADV_POPULATE_READ and MADV_POPULATE_WRITE fault pages in
+ * for the program, which the kernel refuses on a pending (PROT_NONE)
+ * page. The range is opened first, as a buffer handed to the kernel
+ * is (engine_resolve), and the kernel then populates it, locking what
+ * it faults in as its own lock-on-fault does. Every other advice goes
+ * to the kernel as it is.
+ */
+static int do_madvise(void *addr, size_t len, int advice)
+{
+	if (lof_ready() && (advice == LOF_MADV_POPULATE_READ ||
+			    advice == LOF_MADV_POPULATE_WRITE))
+		engine_resolve((uintptr_t)addr, len);
+	return sys_madvise(addr, len, advice);
+}
+
+LOF_EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	return ret_int(do_madvise(addr, len, advice));
+}
+
 LOF_EXPORT int munlockall(void)
 {
 	if (!lof_ready())
@@ -207,6 +232,9 @@ int mm_syscall(long nr, const long *a, uintptr_t pc, long *ret)
 	case SYS_munlockall:
 		stats_sample();
 		r = engine_munlockall();
+		break;
+	case SYS_madvise:
+		r = do_madvise(p, len, (int)a[2]);
 		break;
 	case SYS_munmap:
 		stats_sample();

@@ -75,12 +75,12 @@ XOPS=
 # test/fuzz/cases/) that are not among the defects issue 12 lists:
 #   F1  a plain mlock (or mlock2(0)) of a range the kernel cannot
 #       populate (PROT_NONE, past the end of a file) answers ENOMEM
-#       under the sigsegv engine, as the plain call does; the kernel's
-#       MLOCK_ONFAULT answers 0, and liblockonfault(7) documents the
-#       plain answer for the native engine only (class
-#       plain-mlock-populate)
-#   F2  madvise(MADV_POPULATE_READ/WRITE) over pending pages gives
-#       EINVAL under the sigsegv engine (ret:madvise)
+#       under every engine, as the plain call does; the kernel's
+#       MLOCK_ONFAULT answers 0. The project's choice, documented
+#       for every engine (liblockonfault(7), "Calls and their
+#       effect"; class plain-mlock-populate in allow.list)
+#   F2  madvise(MADV_POPULATE_READ/WRITE) over pending pages gave
+#       EINVAL under the sigsegv engine (ret:madvise); fixed
 #   F3  under the emulation a lock call or mremap that fails at a hole
 #       (ENOMEM, EFAULT) leaves touched pages of the range unlocked
 #       (lockstate:PL->P--)
@@ -89,15 +89,17 @@ XOPS=
 #       page (lockstate:P-Z>P--; issue 12's notes, not the man page)
 #   F5  MAP_POPULATE under MCL_FUTURE: the kernel's MCL_ONFAULT does
 #       not populate, the sigsegv engine populates and locks
-#       (lockstate:--->PL-)
+#       (lockstate:--->PL-). Under the sigsegv engine the cause was
+#       mlockall(MCL_CURRENT) taking shared anonymous memory made
+#       executable for code and populating it; fixed
 tap_exclude() {
 	case $1 in
 	native)
 		echo "" ;;
 	sigsegv)
-		# plainpop: F1; mincore: defect e (EFAULT for a vector on
-		# pending pages); populate: F2, F5.
-		echo "plainpop,mincore,populate" ;;
+		# F1 is documented (allow.list), F2 and F5 are fixed,
+		# defect e (mincore) too.
+		echo "" ;;
 	sim43)
 		# plainpop: F1; mincore: defect e; mremap: defect d (moves
 		# or grows where the kernel fails); populate: F5; check: F3
