@@ -71,17 +71,18 @@ struct smaps_ctx {
 	unsigned long pages;
 };
 
-static void smaps_line(struct smaps_ctx *c, char *line)
+static int smaps_line(char *line, void *arg)
 {
+	struct smaps_ctx *c = arg;
 	struct maps_entry m;
 
 	if (maps_parse_line(line, &m) == 0) {
 		c->vs = m.start > c->s ? m.start : c->s;
 		c->ve = m.end < c->e ? m.end : c->e;
-		return;
+		return 0;
 	}
 	if (strncmp(line, "VmFlags:", 8) || c->vs >= c->ve)
-		return;
+		return 0;
 	for (char *p = line + 8; *p; p++) {
 		if (p[0] == ' ' && p[1] == 'l' && p[2] == 'o' &&
 		    (p[3] == ' ' || p[3] == '\0')) {
@@ -90,32 +91,16 @@ static void smaps_line(struct smaps_ctx *c, char *line)
 		}
 	}
 	c->vs = c->ve = 0;
+	return 0;
 }
 
 static long kernel_locked_in(uintptr_t s, uintptr_t e)
 {
 	struct smaps_ctx c = { .s = s, .e = e };
-	char buf[4096], line[512];
-	size_t llen = 0;
-	ssize_t n;
-	int fd = sys_open("/proc/self/smaps", O_RDONLY, 0);
 
-	if (fd < 0)
+	if (maps_read_lines("/proc/self/smaps", smaps_line, &c) < 0)
 		return -1;
-	while ((n = sys_read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (llen < sizeof(line) - 1)
-					line[llen++] = buf[i];
-				continue;
-			}
-			line[llen] = '\0';
-			llen = 0;
-			smaps_line(&c, line);
-		}
-	}
-	sys_close(fd);
-	return n < 0 ? -1 : (long)c.pages;
+	return (long)c.pages;
 }
 
 /*

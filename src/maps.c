@@ -152,3 +152,32 @@ int maps_walk(uintptr_t start, uintptr_t end,
 	sys_close(fd);
 	return r;
 }
+
+int maps_read_lines(const char *path, int (*fn)(char *line, void *arg),
+		    void *arg)
+{
+	char buf[CHUNK], line[LINE_MAX_];
+	size_t llen = 0;
+	int fd, r = 0;
+	ssize_t n = 0;
+
+	fd = sys_open(path, O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	while (r == 0 && (n = sys_read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n && r == 0; i++) {
+			if (buf[i] != '\n') {
+				if (llen < sizeof(line) - 1)
+					line[llen++] = buf[i];
+				continue;
+			}
+			line[llen] = '\0';
+			llen = 0;
+			r = fn(line, arg);
+		}
+	}
+	if (n < 0 && r == 0)
+		r = (int)n;
+	sys_close(fd);
+	return r;
+}

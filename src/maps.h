@@ -44,4 +44,14 @@ int maps_walk(uintptr_t start, uintptr_t end,
  */
 int maps_parse_line(char *line, struct maps_entry *e);
 
+/*
+ * Call fn for every line of the file at path (a /proc file: smaps,
+ * status), without its newline; a line longer than the buffer is cut.
+ * fn returns 0 to go on, anything else to stop; that value is returned.
+ * Context: not in a signal handler (reads a file), allocation-free.
+ * Return: fn's non-zero value, 0 at the end, or -errno.
+ */
+int maps_read_lines(const char *path, int (*fn)(char *line, void *arg),
+		    void *arg);
+
 #endif /* LOF_MAPS_H */

@@ -14,7 +14,8 @@
  * So when the kernel answers EFAULT for a released managed range, and
  * the VMAs covering it differ only where the engine cut them (the
  * range lay inside one managed piece, and its VMAs now have the same
- * protection, sharing and file at consecutive offsets), the call is
+ * protection, sharing and file at consecutive offsets, and the same
+ * VmFlags but for protection and lock), the call is
  * done piece by piece, as the kernel would have done it on one VMA:
  *  - growth in place extends the last piece, when the range ends where
  *    the program's mapping ends; ENOMEM, as the kernel, when there is
@@ -99,6 +100,78 @@ static int joinable(const struct vma *a, const struct vma *b)
 	       a->shared == b->shared && a->inode == b->inode &&
 	       a->path == b->path &&
 	       (!a->inode || a->offset + (a->end - a->start) == b->offset);
+}
+
+/*
+ * The VmFlags of the mappings of [s, e) must be the same but for what
+ * the engine changes (the protection: rd wr ex; the lock: lo lf) and
+ * the accounting (ac): a hint the program gave part of the range
+ * (madvise: rr sr dc wf hg nh mg ...) or its own lock splits a VMA the
+ * kernel would not remap as one either.
+ */
+struct hints_ctx {
+	uintptr_t s, e;
+	int in;			/* the current VMA intersects [s, e) */
+	char first[256];	/* the first VMA's flags, normalized */
+	int have, differ;
+};
+
+/* VmFlags' two-letter names, less those the engine may change. */
+static void normalize(const char *flags, char *out, size_t outlen)
+{
+	static const char *const ignored[] = { "rd", "wr", "ex", "lo", "lf",
+					       "ac" };
+	size_t o = 0;
+
+	for (const char *p = flags; *p; p++) {
+		int skip = 0;
+
+		if (p[0] == ' ' || !p[1])
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
+			skip |= p[0] == ignored[i][0] && p[1] == ignored[i][1];
+		if (!skip && o + 3 < outlen) {
+			out[o++] = p[0];
+			out[o++] = p[1];
+			out[o++] = ' ';
+		}
+		p++;
+	}
+	out[o] = '\0';
+}
+
+static int hints_line(char *line, void *arg)
+{
+	struct hints_ctx *c = arg;
+	struct maps_entry m;
+	char norm[256];
+
+	if (maps_parse_line(line, &m) == 0) {
+		if (m.start >= c->e)
+			return 1;	/* sorted: done */
+		c->in = m.end > c->s;
+		return 0;
+	}
+	if (!c->in || strncmp(line, "VmFlags:", 8))
+		return 0;
+	normalize(line + 8, norm, sizeof(norm));
+	if (!c->have) {
+		memcpy(c->first, norm, sizeof(norm));
+		c->have = 1;
+	} else if (strcmp(c->first, norm)) {
+		c->differ = 1;
+		return 1;
+	}
+	c->in = 0;
+	return 0;
+}
+
+static int same_hints(uintptr_t s, uintptr_t e)
+{
+	struct hints_ctx c = { .s = s, .e = e };
+
+	maps_read_lines("/proc/self/smaps", hints_line, &c);
+	return !c.differ;
 }
 
 /* Is [s, e) inside one managed piece (what the kernel keeps one VMA)? */
@@ -192,6 +265,8 @@ long sig_remap_pieces(void *old, size_t old_len, size_t new_len, int flags,
 	for (size_t i = 1; i < w.n; i++)
 		if (!joinable(&w.v[i - 1], &w.v[i]))
 			return p;
+	if (!same_hints(s, e))
+		return p;
 
 	if (flags & MREMAP_FIXED) {
 		d = (uintptr_t)new_addr;

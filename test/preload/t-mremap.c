@@ -470,15 +470,51 @@ static int compare(const struct mcase *c, const struct outcome *a,
 	return 1;
 }
 
+/*
+ * A hint the program gave part of a locked range (MADV_RANDOM) splits
+ * the kernel's mapping there: an mremap across it is EFAULT under the
+ * kernel's own lock-on-fault, and must be under the library too (remap.c
+ * compares the VmFlags, not only protection and file). Run in a child,
+ * the kernel's way (raw calls) or the library's; exit status: 0 when the
+ * mremap gave EFAULT, 1 when it did something else.
+ */
+static int hint_calls;	/* 0: the kernel's calls, 1: the library's */
+
+static void hint_split(void *arg)
+{
+	const struct calls *k = hint_calls ? &lib_calls : &kernel_calls;
+	size_t len = 16 * pg;
+	unsigned char *p, *q;
+
+	(void)arg;
+	p = k->mmap(NULL, 64 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (p == MAP_FAILED)
+		_exit(2);
+	k->munmap(p + len, 48 * pg);	/* room above, for a grow in place */
+	p = k->mmap(p, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED || k->lock(p, len))
+		_exit(2);
+	p[0] = p[8 * pg] = 1;
+	if (probe_raw_syscall(SYS_madvise, (long)(p + 4 * pg), (long)(4 * pg),
+			      MADV_RANDOM, 0, 0, 0))
+		_exit(2);
+	errno = 0;
+	q = k->mremap(p, len, 2 * len, 0, NULL);
+	_exit(q == MAP_FAILED && errno == EFAULT ? 0 : 1);
+}
+
 int main(void)
 {
 	struct outcome *o;
 	char why[400], buf[64];
+	int s1, s2;
 
 	probe_require_preloaded();
 	pg = probe_page_size();
 	ref_onfault = probe_kernel_onfault();
-	plan((int)NCASES);
+	plan((int)NCASES + 1);
 	o = probe_sys_mmap(NULL, 2 * sizeof(*o), PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (o == MAP_FAILED)
@@ -488,7 +524,7 @@ int main(void)
 	for (size_t i = 0; i < NCASES; i++) {
 		struct job kj = { &cases[i], &kernel_calls, &o[0] };
 		struct job lj = { &cases[i], &lib_calls, &o[1] };
-		int s1, s2, good;
+		int good;
 
 		memset(o, 0, 2 * sizeof(*o));
 		s1 = probe_fork(run_job, &kj);
@@ -509,5 +545,14 @@ int main(void)
 			o[0].err ? strerror(o[0].err) : ""))
 			diag("%s", why);
 	}
+	hint_calls = 0;
+	s1 = probe_fork(hint_split, NULL);
+	hint_calls = 1;
+	s2 = probe_fork(hint_split, NULL);
+	ok(WIFEXITED(s1) && WEXITSTATUS(s1) == 0 && WIFEXITED(s2) &&
+	   WEXITSTATUS(s2) == 0, "a range split by the program's MADV_RANDOM: "
+	   "mremap across it gives EFAULT, as the kernel (kernel %s, library "
+	   "%s)", probe_status_str(s1, buf, sizeof(buf)),
+	   probe_status_str(s2, why, sizeof(why)));
 	return done();
 }
