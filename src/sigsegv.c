@@ -341,7 +341,23 @@ struct pend_ctx {
 	uintptr_t start, end;	/* the entry */
 	uintptr_t open_lo, open_hi; /* the run of pages to lock, if any */
 	int err;
+	int ro;		/* lock runs read-only (lock_run) */
 };
+
+/*
+ * Lock a run of present pages. Emulation, a private writable file
+ * mapping (ro): plain mlock would populate the run for writing and
+ * copy every page the program has not written, which then stops
+ * showing the file (fault.c, cow_exact). The run is made read-only
+ * first, so the lock maps the file's pages as they are; a write to it
+ * faults, and the handler opens the page written.
+ */
+static void lock_run(const struct pend_ctx *p, uintptr_t lo, uintptr_t hi)
+{
+	if (p->ro)
+		sys_mprotect((void *)lo, hi - lo, PROT_READ);
+	sig_lock_opened(lo, hi - lo);
+}
 
 static int pend_gap(struct pend_ctx *p, uintptr_t lo, uintptr_t hi)
 {
@@ -371,7 +387,7 @@ static int pend_present(uintptr_t lo, uintptr_t hi, void *arg)
 		return 0;
 	}
 	if (p->open_hi) {
-		sig_lock_opened(p->open_lo, p->open_hi - p->open_lo);
+		lock_run(p, p->open_lo, p->open_hi);
 		pend_gap(p, p->open_hi, lo);
 	} else {
 		pend_gap(p, p->start, lo);
@@ -381,16 +397,21 @@ static int pend_present(uintptr_t lo, uintptr_t hi, void *arg)
 	return 0;
 }
 
-static int pend_absent(uintptr_t start, uintptr_t end)
+static int pend_absent(const struct maps_entry *e)
 {
-	struct pend_ctx p = { .start = start, .end = end };
+	uintptr_t start = e->start, end = e->end;
+	struct pend_ctx p = {
+		.start = start, .end = end,
+		.ro = sig_emulate && !e->shared && e->inode &&
+		      (e->prot & PROT_WRITE),
+	};
 	int r;
 
 	if (present_runs(start, end, pend_present, &p) < 0) {
 		r = sys_mprotect((void *)start, end - start, PROT_NONE);
 	} else {
 		if (p.open_hi) {
-			sig_lock_opened(p.open_lo, p.open_hi - p.open_lo);
+			lock_run(&p, p.open_lo, p.open_hi);
 			pend_gap(&p, p.open_hi, end);
 		} else {
 			pend_gap(&p, start, end);
@@ -486,9 +507,9 @@ int sig_register_piece(const struct maps_entry *e, void *arg)
 
 	if (sig_eligible(e, c) &&
 	    region_insert(&lof_regions, e->start, e->end, e->prot,
-			  e->shared ? REGION_SHARED : 0) == 0) {
+			  sig_region_flags(e)) == 0) {
 		sig_unsettle(1);
-		r = sig_relazy() ? pend_absent(e->start, e->end) :
+		r = sig_relazy() ? pend_absent(e) :
 			sys_mprotect((void *)e->start, e->end - e->start,
 				     PROT_NONE);
 		sig_unsettle(0);
@@ -738,7 +759,7 @@ static int relazy_piece(const struct maps_entry *m, void *arg)
 	if (m->prot == PROT_NONE) {
 		/* Nothing to open: an entry keeps it locked for later. */
 		if (region_insert(&lof_regions, m->start, m->end, PROT_NONE,
-				  m->shared ? REGION_SHARED : 0) == 0)
+				  sig_region_flags(m)) == 0)
 			c->added++;
 		if (sig_charge)	/* VM_LOCKED and charged, as before */
 			sys_mlock((void *)m->start, m->end - m->start);

@@ -43,6 +43,8 @@
 #include <sys/types.h>
 
 #include "internal.h"
+#include "maps.h"
+#include "region.h"
 #include "sys.h"
 
 struct maps_entry;
@@ -157,6 +159,12 @@ struct reg_ctx {
 	uintptr_t sp;	/* the calling thread's stack pointer */
 	int current;	/* mlockall(MCL_CURRENT)'s walk of what exists */
 };
+
+/* The table's flags for a mapping: REGION_SHARED, REGION_FILE. */
+static inline unsigned int sig_region_flags(const struct maps_entry *e)
+{
+	return (e->shared ? REGION_SHARED : 0) | (e->inode ? REGION_FILE : 0);
+}
 
 /* May the engine make this mapping PROT_NONE? */
 int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c);
