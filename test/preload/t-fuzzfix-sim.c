@@ -1,0 +1,110 @@
+/*
+ * t-fuzzfix-sim.c - defects the differential fuzzer (issue 12,
+ * test/fuzz/) found in the emulation of lock-on-fault (the sigsegv
+ * engine on a kernel without MLOCK_ONFAULT: run under sim43 by
+ * run-engines.sh), as short cases. Under the other engines they check
+ * the same against the kernel's own lock-on-fault.
+ *
+ * F8: a private file mapping locked on fault must keep showing what
+ * others write to the file (here through a MAP_SHARED mapping of it)
+ * on every page the program has not written itself, as the kernel's
+ * lock-on-fault does: a read maps the page cache page, only a write
+ * copies it. Three ways the emulation copied pages early:
+ *  - a write opened a batch writable, and the kernel's mprotect of a
+ *    VM_LOCKED private range populated the batch with copies;
+ *  - a lock call over pages already read locked them with plain mlock,
+ *    which populates a writable private range for writing;
+ *  - write(2) from untouched pages opened them writable.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+#define NPG 64
+
+static long pg;
+
+/* A file of NPG pages in the build tree, unlinked at once. */
+static int scratch_file(const char *name, int c)
+{
+	char *buf = malloc(pg);
+	int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0 || !buf)
+		bail("cannot create %s", name);
+	unlink(name);
+	memset(buf, c, pg);
+	for (int i = 0; i < NPG; i++)
+		if (pwrite(fd, buf, pg, (off_t)i * pg) != pg)
+			bail("cannot write %s", name);
+	free(buf);
+	return fd;
+}
+
+/* Does every byte of page i of m read c? */
+static int page_is(const char *m, int i, int c)
+{
+	for (long j = 0; j < pg; j++)
+		if (m[i * pg + j] != (char)c)
+			return 0;
+	return 1;
+}
+
+int main(void)
+{
+	char *sh, *pv;
+	int fd, out, i;
+
+	pg = sysconf(_SC_PAGESIZE);
+	plan(7);
+	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
+	out = scratch_file("t-fuzzfix-sim.out", 0);
+	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	pv = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (sh == MAP_FAILED || pv == MAP_FAILED)
+		bail("mmap");
+	if (mlock2(pv, NPG * pg, MLOCK_ONFAULT))
+		bail("mlock2(MLOCK_ONFAULT)");
+
+	/* A write: only the page written is the program's own. */
+	memset(pv + 10 * pg, 0x22, 5 * pg);
+	memset(sh + 10 * pg, 0x33, 14 * pg);
+	ok(page_is(pv, 10, 0x22) && page_is(pv, 14, 0x22),
+	   "F8: the pages written keep their bytes");
+	for (i = 15; i < 24 && page_is(pv, i, 0x33); i++)
+		;
+	ok(i == 24, "F8: the pages after written ones show the file's later writes (first not: %d)",
+	   i);
+
+	/* Pages read, then the range locked again. */
+	ok(page_is(pv, 30, 0x11), "F8: a page read shows the file");
+	if (mlock2(pv, NPG * pg, MLOCK_ONFAULT))
+		bail("mlock2(MLOCK_ONFAULT) again");
+	memset(sh + 28 * pg, 0x44, 4 * pg);
+	ok(page_is(pv, 30, 0x44) && page_is(pv, 31, 0x44),
+	   "F8: pages read, then locked again, show the file's later writes");
+
+	/* write(2) from pages the program never touched. */
+	ok(pwrite(out, pv + 40 * pg, 2 * pg, 0) == 2 * pg,
+	   "F8: pwrite from untouched pages");
+	memset(sh + 40 * pg, 0x55, 2 * pg);
+	ok(page_is(pv, 40, 0x55) && page_is(pv, 41, 0x55),
+	   "F8: pages pwrite read from show the file's later writes");
+	memset(pv + 41 * pg, 0x66, 1);
+	ok(pv[41 * pg] == 0x66 && sh[41 * pg] == 0x55,
+	   "F8: a write to such a page stays private");
+
+	munmap(pv, NPG * pg);
+	munmap(sh, NPG * pg);
+	close(fd);
+	close(out);
+	return done();
+}
