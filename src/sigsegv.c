@@ -591,14 +591,33 @@ static int unmanaged(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 	return r;
 }
 
-/* Make the pages [s, e) lock-on-fault; addr and len as the program gave. */
+/* A maps_walk callback: how far from its start the range is mapped. */
+static int mapped_prefix(const struct maps_entry *m, void *arg)
+{
+	uintptr_t *next = arg;
+
+	if (m->start != *next)
+		return 1;
+	*next = m->end;
+	return 0;
+}
+
+/*
+ * Make the pages [s, e) lock-on-fault; addr and len as the program gave.
+ *
+ * Where the engine supplies the lock (sig_relazy), a hole in the range
+ * answers ENOMEM as the kernel does, after the kernel's work: its
+ * apply_vma_lock_flags locks mapping after mapping up to the hole, so
+ * the part before the hole is locked on fault, and nothing is changed
+ * when the range starts in a hole.
+ */
 static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 		      int populate)
 {
 	struct reg_ctx c = { .populate = populate };
 	struct walk_ctx w = { .c = &c, .next = s };
 	sigset_t saved;
-	int r;
+	int r, hole = 0;
 
 	region_lock(&saved);
 	if (sig_relazy()) {
@@ -606,6 +625,17 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 		r = sys_mlock((void *)s, 0);
 		if (r == 0 && sig_charge)
 			r = charge_range(s, e);
+		if (r == 0) {
+			uintptr_t upto = s;
+
+			if (maps_walk(s, e, mapped_prefix, &upto) >= 0 &&
+			    upto < e) {
+				hole = 1;
+				e = upto;
+				if (e == s)
+					r = -ENOMEM;
+			}
+		}
 	} else {
 		r = sys_mlock2(addr, len, MLOCK_ONFAULT);
 	}
@@ -624,6 +654,8 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 			r = unmanaged(addr, len, s, e, populate, r);
 		if (r == 0)
 			r = c.err;
+		if (r == 0 && hole)
+			r = -ENOMEM;
 		if (c.added)
 			stat_add(regions, 1);
 	}

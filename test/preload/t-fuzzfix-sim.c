@@ -15,10 +15,18 @@
  *  - a lock call over pages already read locked them with plain mlock,
  *    which populates a writable private range for writing;
  *  - write(2) from untouched pages opened them writable.
+ *
+ * F3: a lock call over a range with a hole answers ENOMEM after the
+ * kernel's work: the mappings before the hole are locked (the kernel's
+ * apply_vma_lock_flags goes mapping by mapping up to the hole), none
+ * when the range starts in a hole, and a range locked before stays
+ * locked. Seen as the kernel's refusal of MADV_DONTNEED on locked
+ * memory (EINVAL), and the bytes kept.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,13 +66,57 @@ static int page_is(const char *m, int i, int c)
 	return 1;
 }
 
+/* MADV_DONTNEED over n pages at m: 0, or the errno. */
+static int dontneed(char *m, int n)
+{
+	return madvise(m, n * pg, MADV_DONTNEED) ? errno : 0;
+}
+
+static void f3(void)
+{
+	char *m = mmap(NULL, 8 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int r, e;
+
+	if (m == MAP_FAILED)
+		bail("mmap");
+	/* A hole in the middle: the part before it is locked. */
+	memset(m, 0x77, 4 * pg);
+	munmap(m + 5 * pg, pg);
+	r = mlock2(m, 8 * pg, MLOCK_ONFAULT);
+	e = errno;
+	ok(r == -1 && e == ENOMEM, "F3: mlock2 over a hole: ENOMEM (%d %d)",
+	   r, e);
+	r = dontneed(m, 4);
+	ok(r == EINVAL && page_is(m, 3, 0x77),
+	   "F3: the pages before the hole are locked (MADV_DONTNEED: %d)", r);
+	munlock(m, 5 * pg);
+	munmap(m, 8 * pg);
+
+	/* Locked, then a lock starting in a hole: nothing changes. */
+	m = mmap(NULL, 8 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || mlock2(m, 8 * pg, MLOCK_ONFAULT))
+		bail("mmap, mlock2");
+	memset(m + 2 * pg, 0x78, 6 * pg);
+	munmap(m, 2 * pg);
+	r = mlock2(m, 8 * pg, MLOCK_ONFAULT);
+	e = errno;
+	ok(r == -1 && e == ENOMEM,
+	   "F3: mlock2 from a hole: ENOMEM (%d %d)", r, e);
+	r = dontneed(m + 2 * pg, 6);
+	ok(r == EINVAL && page_is(m, 7, 0x78),
+	   "F3: a range locked before stays locked (MADV_DONTNEED: %d)", r);
+	munmap(m + 2 * pg, 6 * pg);
+}
+
 int main(void)
 {
 	char *sh, *pv;
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(7);
+	plan(11);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -106,5 +158,6 @@ int main(void)
 	munmap(sh, NPG * pg);
 	close(fd);
 	close(out);
+	f3();
 	return done();
 }
