@@ -1059,6 +1059,14 @@ long sig_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		if (r)
 			return r;
 	}
+	/*
+	 * The kernel's MCL_ONFAULT makes MAP_POPULATE a no-op (its
+	 * populate skips lock-on-fault mappings). Where the engine
+	 * supplies MCL_FUTURE (emulation, batch-lock) the kernel was not
+	 * told, and would fill the pages the engine then locks.
+	 */
+	if (sig_relazy())
+		flags &= ~MAP_POPULATE;
 	p = mmap_managed(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
 	region_lock(&saved);
 	if (sig_future)

@@ -22,6 +22,10 @@
  * when the range starts in a hole, and a range locked before stays
  * locked. Seen as the kernel's refusal of MADV_DONTNEED on locked
  * memory (EINVAL), and the bytes kept.
+ *
+ * F5: under mlockall(MCL_FUTURE) made lock-on-fault, mmap(MAP_POPULATE)
+ * fills nothing: the kernel's populate skips lock-on-fault mappings.
+ * Seen with mincore (anonymous memory: the page tables).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -110,13 +114,33 @@ static void f3(void)
 	munmap(m + 2 * pg, 6 * pg);
 }
 
+static void f5(void)
+{
+	unsigned char v[16];
+	char *m;
+	int n = 0;
+
+	if (mlockall(MCL_FUTURE))
+		bail("mlockall(MCL_FUTURE)");
+	m = mmap(NULL, 16 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (m == MAP_FAILED || mincore(m, 16 * pg, v))
+		bail("mmap(MAP_POPULATE), mincore");
+	for (int i = 0; i < 16; i++)
+		n += v[i] & 1;
+	ok(n == 0, "F5: MAP_POPULATE under MCL_FUTURE fills nothing (%d of 16 pages resident)",
+	   n);
+	munlockall();
+	munmap(m, 16 * pg);
+}
+
 int main(void)
 {
 	char *sh, *pv;
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(11);
+	plan(12);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -159,5 +183,6 @@ int main(void)
 	close(fd);
 	close(out);
 	f3();
+	f5();
 	return done();
 }
