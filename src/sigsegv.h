@@ -256,6 +256,8 @@ int present_runs(uintptr_t s, uintptr_t e,
 
 /* ---- sigsegv-fork.c --------------------------------------------- */
 
+/* The forking process's pid, from prepare until the hooks after fork. */
+extern pid_t sig_fork_parent;
 void sig_atfork_prepare(void);
 void sig_atfork_parent(void);
 void sig_atfork_child(void);
