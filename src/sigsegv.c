@@ -603,6 +603,20 @@ static int mapped_prefix(const struct maps_entry *m, void *arg)
 }
 
 /*
+ * Where a lock or unlock call over [s, e) stops: the first hole (the
+ * kernel's apply_vma_lock_flags changes mapping after mapping up to it,
+ * then answers ENOMEM), else e; e too if the maps cannot be read.
+ */
+static uintptr_t mapped_upto(uintptr_t s, uintptr_t e)
+{
+	uintptr_t upto = s;
+
+	if (maps_walk(s, e, mapped_prefix, &upto) < 0)
+		return e;
+	return upto;
+}
+
+/*
  * Make the pages [s, e) lock-on-fault; addr and len as the program gave.
  *
  * Where the engine supplies the lock (sig_relazy), a hole in the range
@@ -626,10 +640,9 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 		if (r == 0 && sig_charge)
 			r = charge_range(s, e);
 		if (r == 0) {
-			uintptr_t upto = s;
+			uintptr_t upto = mapped_upto(s, e);
 
-			if (maps_walk(s, e, mapped_prefix, &upto) >= 0 &&
-			    upto < e) {
+			if (upto < e) {
 				hole = 1;
 				e = upto;
 				if (e == s)
@@ -716,6 +729,12 @@ int sig_munlock(const void *addr, size_t len)
 		return r;
 	}
 	region_lock(&saved);
+	/*
+	 * In emulation the release unlocks what it releases: only up to
+	 * a hole, as the kernel's munlock does (lock_range).
+	 */
+	if (sig_relazy())
+		e = mapped_upto(s, e);
 	sig_release(s, e, 0);
 	r = sys_munlock(addr, len);
 	region_unlock(&saved);

@@ -20,7 +20,7 @@
  * kernel's work: the mappings before the hole are locked (the kernel's
  * apply_vma_lock_flags goes mapping by mapping up to the hole), none
  * when the range starts in a hole, and a range locked before stays
- * locked. Seen as the kernel's refusal of MADV_DONTNEED on locked
+ * locked. munlock alike: from a hole it unlocks nothing. Seen as the kernel's refusal of MADV_DONTNEED on locked
  * memory (EINVAL), and the bytes kept.
  *
  * F5: under mlockall(MCL_FUTURE) made lock-on-fault, mmap(MAP_POPULATE)
@@ -118,6 +118,13 @@ static void f3(void)
 	r = dontneed(m + 2 * pg, 6);
 	ok(r == EINVAL && page_is(m, 7, 0x78),
 	   "F3: a range locked before stays locked (MADV_DONTNEED: %d)", r);
+	r = munlock(m, 8 * pg);
+	e = errno;
+	ok(r == -1 && e == ENOMEM,
+	   "F3: munlock from a hole: ENOMEM (%d %d)", r, e);
+	r = dontneed(m + 2 * pg, 6);
+	ok(r == EINVAL && page_is(m, 7, 0x78),
+	   "F3: munlock from a hole unlocks nothing (MADV_DONTNEED: %d)", r);
 	munmap(m + 2 * pg, 6 * pg);
 }
 
@@ -165,7 +172,7 @@ int main(void)
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(13);
+	plan(15);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
