@@ -302,9 +302,11 @@ int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c)
 	/*
 	 * Code: a file's executable text, where the program (and we)
 	 * may be running. Anonymous executable memory (a JIT's code
-	 * cache) is data like any other.
+	 * cache) is data like any other, shared anonymous memory too
+	 * (its inode is the kernel's /dev/zero).
 	 */
-	if ((e->prot & PROT_EXEC) && (e->inode || e->path[0]))
+	if ((e->prot & PROT_EXEC) && (e->inode || e->path[0]) &&
+	    !path_is(e->path, "/dev/zero"))
 		return 0;
 	if (path_is(e->path, "[stack") || path_is(e->path, "[vdso") ||
 	    path_is(e->path, "[vvar") || path_is(e->path, "[vsyscall") ||

@@ -148,6 +148,24 @@ static void f5(void)
 	munmap(m, 16 * pg);
 }
 
+static void shared_exec(void)
+{
+	unsigned char v[16];
+	char *m;
+	int n = 0;
+
+	m = mmap(NULL, 16 * pg, PROT_READ | PROT_EXEC,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED || mlock2(m, 16 * pg, MLOCK_ONFAULT) ||
+	    mincore(m, 16 * pg, v))
+		bail("mmap, mlock2, mincore");
+	for (int i = 0; i < 16; i++)
+		n += v[i] & 1;
+	ok(n == 0, "shared anonymous PROT_EXEC memory locked on fault: %d of 16 pages resident",
+	   n);
+	munmap(m, 16 * pg);
+}
+
 static void fork_after_mlockall(void)
 {
 	int st = -1;
@@ -172,7 +190,7 @@ int main(void)
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(15);
+	plan(16);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -216,6 +234,7 @@ int main(void)
 	close(out);
 	f3();
 	f5();
+	shared_exec();
 	fork_after_mlockall();
 	return done();
 }
