@@ -897,14 +897,45 @@ static void forget_stale(long p, size_t len, unsigned long gen)
  * pieces are registered again where they now are; a grown tail is
  * managed when the end of the old range was.
  */
+/*
+ * A maps_walk callback: the mappings of a range locked the ordinary
+ * way (VM_LOCKED, no entry in the table), into a struct kept.
+ */
+static int keep_ordinary(const struct maps_entry *m, void *arg)
+{
+	struct kept *k = arg;
+
+	if (region_overlaps(&lof_regions, m->start, m->end) ||
+	    sys_msync((void *)m->start, m->end - m->start,
+		      MS_INVALIDATE) != -EBUSY)
+		return 0;
+	if (k->n == ARRAY_SIZE(k->start)) {
+		k->more = 1;
+		return 1;
+	}
+	k->start[k->n] = m->start;
+	k->end[k->n] = m->end;
+	k->n++;
+	return 0;
+}
+
 static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 		       void *new_addr, uintptr_t s, uintptr_t e)
 {
+	struct kept ord = { .n = 0 };
 	struct sig_pieces pc;
 	struct kept k;
 	long p;
 
 	keep(&k, s, e);
+	/*
+	 * The old range is unlocked before the call (the kernel would
+	 * populate what grows): if the call fails, what the program had
+	 * locked the ordinary way is locked again, as the table's pieces
+	 * are registered again.
+	 */
+	if (old_len)
+		maps_walk(s, e, keep_ordinary, &ord);
 	sig_pieces_collect(&pc, s, e);
 	sig_release(s, e, 0);
 	if (old_len)
@@ -926,6 +957,9 @@ static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 	if (p < 0 && p > -4096) {
 		for (size_t i = 0; i < k.n; i++)
 			relazy(k.start[i], k.end[i]);
+		for (size_t i = 0; i < ord.n; i++)
+			sys_mlock((void *)ord.start[i],
+				  ord.end[i] - ord.start[i]);
 		return p;
 	}
 	sig_forget((uintptr_t)p, page_up((uintptr_t)p + new_len));

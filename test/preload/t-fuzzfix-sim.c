@@ -20,7 +20,10 @@
  * kernel's work: the mappings before the hole are locked (the kernel's
  * apply_vma_lock_flags goes mapping by mapping up to the hole), none
  * when the range starts in a hole, and a range locked before stays
- * locked. munlock alike: from a hole it unlocks nothing. Seen as the kernel's refusal of MADV_DONTNEED on locked
+ * locked. munlock alike: from a hole it unlocks nothing. An mremap
+ * that fails (EFAULT: the range spans two mappings) leaves locked what
+ * was, the part a file's executable mapping locked the ordinary way
+ * too. Seen as the kernel's refusal of MADV_DONTNEED on locked
  * memory (EINVAL), and the bytes kept.
  *
  * F5: under mlockall(MCL_FUTURE) made lock-on-fault, mmap(MAP_POPULATE)
@@ -128,6 +131,27 @@ static void f3(void)
 	munmap(m + 2 * pg, 6 * pg);
 }
 
+static void f3_mremap(int fd)
+{
+	char *m = mmap(NULL, 8 * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		       0);
+	void *p;
+	int r, e;
+
+	if (m == MAP_FAILED || mprotect(m, 2 * pg, PROT_READ | PROT_WRITE |
+					PROT_EXEC) || mlock(m, 8 * pg))
+		bail("mmap, mprotect, mlock");
+	memset(m, 0x79, 2 * pg);
+	p = mremap(m, 4 * pg, 32 * pg, 0);
+	e = errno;
+	ok(p == MAP_FAILED && e == EFAULT,
+	   "F3: mremap over two mappings: EFAULT (%d)", e);
+	r = dontneed(m, 2);
+	ok(r == EINVAL, "F3: the failed mremap leaves the executable part locked (MADV_DONTNEED: %d)",
+	   r);
+	munmap(m, 8 * pg);
+}
+
 static void f5(void)
 {
 	unsigned char v[16];
@@ -190,7 +214,7 @@ int main(void)
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(16);
+	plan(18);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -230,9 +254,10 @@ int main(void)
 
 	munmap(pv, NPG * pg);
 	munmap(sh, NPG * pg);
+	f3();
+	f3_mremap(fd);
 	close(fd);
 	close(out);
-	f3();
 	f5();
 	shared_exec();
 	fork_after_mlockall();
