@@ -63,7 +63,6 @@ int sig_charge;
 LOF_TLS unsigned int lof_in_engine;
 unsigned int sig_unsettled;
 unsigned int sig_unsettled_waiters;
-pid_t sig_fork_parent;
 
 /*
  * The mapping budget: vm.max_map_count, read at init, and an estimate
@@ -92,20 +91,6 @@ int sig_still_locked(uintptr_t addr, size_t len)
 {
 	return sig_batch_lock ||
 	       sys_msync((void *)addr, len, MS_INVALIDATE) == -EBUSY;
-}
-
-/*
- * In a child between fork and sig_atfork_child: nothing is VM_LOCKED
- * there, so sig_still_locked says no of every entry, but glibc's fork
- * writes to its own data before the hooks run, and that data may be
- * pages a lock call left read-only (sigsegv.c, lock_run).
- * Context: any, including the SIGSEGV handler (async-signal-safe).
- */
-static int in_fork_child(void)
-{
-	pid_t p = __atomic_load_n(&sig_fork_parent, __ATOMIC_RELAXED);
-
-	return p && sys_getpid() != p;
 }
 
 /* Context: any, including the SIGSEGV handler (async-signal-safe). */
@@ -400,7 +385,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 	 * makes there later, a thread stack's guard page say, must not be
 	 * opened by the stale entry.
 	 */
-	if (!sig_still_locked(page, lof_page_size) && !in_fork_child()) {
+	if (!sig_still_locked(page, lof_page_size)) {
 		/*
 		 * Not VM_LOCKED: a stale entry, unless a writer changed
 		 * things since this fault began. A release may have

@@ -11,9 +11,6 @@
  * keep the entries safely: with no VM_LOCKED left, the stale-entry
  * probe cannot tell them from memory glibc unmapped and reused. So the
  * parent drops stale entries before it forks, while the probe works.
- * Until the child's hook has run, the handler serves its faults without
- * that probe (fault.c, in_fork_child): glibc's fork writes to its data
- * first, which a lock call may have left read-only (sigsegv.c).
  * vfork and posix_spawn run no fork hooks; their child shares the
  * parent's memory and table until it execs, and its faults are resolved
  * as the parent's.
@@ -37,7 +34,6 @@ void sig_atfork_prepare(void)
 	uintptr_t at = 0;
 	int dropped = 0;
 
-	__atomic_store_n(&sig_fork_parent, sys_getpid(), __ATOMIC_RELAXED);
 	if (sig_batch_lock)
 		return;
 	for (;;) {
@@ -61,7 +57,6 @@ void sig_atfork_prepare(void)
 
 void sig_atfork_parent(void)
 {
-	__atomic_store_n(&sig_fork_parent, 0, __ATOMIC_RELAXED);
 }
 
 static int open_piece(const struct maps_entry *e, void *arg)
@@ -104,5 +99,4 @@ void sig_atfork_child(void)
 			region_remove(&lof_regions, r->start, r->end);
 		}
 	}
-	__atomic_store_n(&sig_fork_parent, 0, __ATOMIC_RELAXED);
 }

@@ -344,7 +344,17 @@ struct pend_ctx {
 	uintptr_t open_lo, open_hi; /* the run of pages to lock, if any */
 	int err;
 	int ro;		/* lock runs read-only (lock_run) */
+	int prot;	/* the entry's protection */
 };
+
+/* A present_anon_runs callback: a private copy stays writable. */
+static int reopen_copy(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	const struct pend_ctx *p = arg;
+
+	sys_mprotect((void *)lo, hi - lo, p->prot);
+	return 0;
+}
 
 /*
  * Lock a run of present pages. Emulation, a private writable file
@@ -352,12 +362,15 @@ struct pend_ctx {
  * copy every page the program has not written, which then stops
  * showing the file (fault.c, cow_exact). The run is made read-only
  * first, so the lock maps the file's pages as they are; a write to it
- * faults, and the handler opens the page written.
+ * faults, and the handler opens the page written. Pages the program
+ * wrote already (private copies) stay writable.
  */
-static void lock_run(const struct pend_ctx *p, uintptr_t lo, uintptr_t hi)
+static void lock_run(struct pend_ctx *p, uintptr_t lo, uintptr_t hi)
 {
-	if (p->ro)
+	if (p->ro) {
 		sys_mprotect((void *)lo, hi - lo, PROT_READ);
+		present_anon_runs(lo, hi, reopen_copy, p);
+	}
 	sig_lock_opened(lo, hi - lo);
 }
 
@@ -406,6 +419,7 @@ static int pend_absent(const struct maps_entry *e)
 		.start = start, .end = end,
 		.ro = sig_emulate && !e->shared && e->inode &&
 		      (e->prot & PROT_WRITE),
+		.prot = e->prot,
 	};
 	int r;
 

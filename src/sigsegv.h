@@ -254,10 +254,19 @@ int present_runs(uintptr_t s, uintptr_t e,
 		 int (*fn)(uintptr_t start, uintptr_t end, void *arg),
 		 void *arg);
 
+/*
+ * The same for the runs of present pages of [s, e) that are anonymous
+ * (a private copy: pagemap's "file or shared anonymous" bit clear), from
+ * pagemap alone.
+ * Context: not in a signal handler; allocation-free.
+ * Return: fn's non-zero value, 0, or -errno if pagemap cannot be read.
+ */
+int present_anon_runs(uintptr_t s, uintptr_t e,
+		      int (*fn)(uintptr_t start, uintptr_t end, void *arg),
+		      void *arg);
+
 /* ---- sigsegv-fork.c --------------------------------------------- */
 
-/* The forking process's pid, from prepare until the hooks after fork. */
-extern pid_t sig_fork_parent;
 void sig_atfork_prepare(void);
 void sig_atfork_parent(void);
 void sig_atfork_child(void);

@@ -30,11 +30,13 @@
  * fills nothing: the kernel's populate skips lock-on-fault mappings.
  * Seen with mincore (anonymous memory: the page tables).
  *
- * The fix of F8 locks present pages of private file mappings read-only,
- * glibc's own data among them under mlockall(MCL_CURRENT): a fork
- * child, where nothing is locked, must still have its writes there
- * served before the library's fork hook runs (glibc's fork writes its
- * data first). Found by the fuzzer's fork operation.
+ * The fix of F8 locks present pages of private file mappings read-only
+ * where the program has not written them, glibc's own data among them
+ * under mlockall(MCL_CURRENT): a fork child, where nothing is locked
+ * and the handler no longer serves the table, must not write to such a
+ * page before the library's fork hook opens everything (glibc's fork
+ * writes its data first). A first version of the fix, which made
+ * written pages read-only too, failed here (the child died of SIGSEGV).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
