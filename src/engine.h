@@ -52,6 +52,14 @@ long engine_mremap(void *old, size_t old_len, size_t new_len, int flags,
 LOF_AS_SAFE void engine_resolve(uintptr_t addr, size_t len);
 
 /*
+ * The same for a buffer the kernel only reads (write(2), send(2)): under
+ * the emulation a private file mapping is opened read-only, so that the
+ * pages the program has not written keep showing the file (fault.c).
+ * Context: any, including signal handlers (async-signal-safe).
+ */
+LOF_AS_SAFE void engine_resolve_in(uintptr_t addr, size_t len);
+
+/*
  * Open the pending pages of the NUL-terminated string s (at most max
  * bytes long), and of the NULL-terminated array v and its strings,
  * before the kernel reads them. Never faults: a bad pointer is left for

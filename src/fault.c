@@ -262,6 +262,21 @@ static int batch_locks(const struct region *r)
 }
 
 /*
+ * Emulation, a private file mapping: a page the program has not written
+ * must keep showing the file (writes through other mappings of it, a
+ * write(2) to it), as under the kernel's lock-on-fault, where a read
+ * maps the page cache page and only a write copies the page. Opening a
+ * batch writable would have the kernel's mprotect populate it with
+ * private copies, so reads open such entries read-only (whatever the
+ * mapping budget) and a write opens the page written alone.
+ * Context: the SIGSEGV handler (async-signal-safe).
+ */
+static int cow_exact(const struct region *r)
+{
+	return sig_emulate && batch_locks(r) && (r->flags & REGION_FILE);
+}
+
+/*
  * The batch to open around addr in the entry r, and the entry's new
  * batch history in *hist.
  * Context: the SIGSEGV handler (async-signal-safe).
@@ -357,7 +372,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 	shift = budget_shift();
 	prot = r.prot;
 	if (access == LOF_ACCESS_READ && sig_emulate && batch_locks(&r) &&
-	    !shift)
+	    (!shift || cow_exact(&r)))
 		prot &= ~PROT_WRITE;
 	if (last_page == page && last_gen == gen && last_prot == prot &&
 	    (!sig_emulate || access == LOF_ACCESS_UNKNOWN ||
@@ -385,7 +400,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 	 * present (the zero page); reopening it writable is no new split.
 	 */
 	if (prot == r.prot && sig_emulate && access == LOF_ACCESS_WRITE &&
-	    batch_locks(&r)) {
+	    batch_locks(&r) && !cow_exact(&r)) {
 		unsigned char v = 0;
 
 		if (sys_mincore((void *)page, lof_page_size, &v) || !(v & 1))
@@ -394,6 +409,12 @@ static int fault_locked(uintptr_t addr, void *uc)
 		__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
 	}
 	pages = plan(addr, &r, shift, &hist, &b0, &b1);
+	if ((prot & PROT_WRITE) && cow_exact(&r) && shift < BATCH_SHIFT_ALL) {
+		/* Only the page written is copied (cow_exact). */
+		b0 = page;
+		b1 = page + lof_page_size;
+		pages = 1;
+	}
 	rc = sys_mprotect((void *)b0, b1 - b0, prot);
 	if (rc == -ENOMEM) {
 		/* Out of kernel mappings, or unmapped under us. */
@@ -475,7 +496,13 @@ static void widen(const struct region *r, uintptr_t *lo, uintptr_t *hi)
 	*hi = b1;
 }
 
-void engine_resolve(uintptr_t addr, size_t len)
+/*
+ * Open the pending pages of [addr, addr + len); ro: the kernel only
+ * reads them (write(2), send(2)), so a private file mapping under the
+ * emulation is opened read-only (cow_exact).
+ * Context: any, including signal handlers (async-signal-safe).
+ */
+static void resolve(uintptr_t addr, size_t len, int ro)
 {
 	uintptr_t s = page_down(addr), e, at;
 	unsigned int epoch;
@@ -501,10 +528,14 @@ void engine_resolve(uintptr_t addr, size_t len)
 		uintptr_t hi = r.end < e ? r.end : e;
 		long long t0 = sys_clock_ns();
 
-		if (r.prot == PROT_NONE)
+		int prot = r.prot;
+
+		if (prot == PROT_NONE)
 			continue;
 		widen(&r, &lo, &hi);
-		if (sys_mprotect((void *)lo, hi - lo, r.prot) == 0) {
+		if (ro && cow_exact(&r))
+			prot &= ~PROT_WRITE;
+		if (sys_mprotect((void *)lo, hi - lo, prot) == 0) {
 			if (sig_batch_lock)
 				sig_lock_opened(lo, hi - lo);
 			stat_buffer((uint64_t)(sys_clock_ns() - t0));
@@ -515,4 +546,14 @@ void engine_resolve(uintptr_t addr, size_t len)
 	lof_in_engine--;
 	reader_exit(epoch);
 	sys_sigprocmask(SIG_SETMASK, &saved, NULL);
+}
+
+void engine_resolve(uintptr_t addr, size_t len)
+{
+	resolve(addr, len, 0);
+}
+
+void engine_resolve_in(uintptr_t addr, size_t len)
+{
+	resolve(addr, len, 1);
 }

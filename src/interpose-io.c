@@ -48,6 +48,8 @@
 
 /* The opening of a buffer, as the address the kernel will be given. */
 #define OPEN(p, n) engine_resolve((uintptr_t)(p), (n))
+/* ... for a buffer the kernel only reads (engine_resolve_in). */
+#define OPEN_IN(p, n) engine_resolve_in((uintptr_t)(p), (n))
 /* The same for a path name (resolve-str.c). */
 #define PATH(p) engine_resolve_str((p), PATH_MAX)
 
@@ -150,18 +152,23 @@ void interpose_io_init(void)
 	REAL(__fread_chk); REAL(__fgets_chk);
 }
 
-static void resolve_iov(const struct iovec *iov, int n)
+/* in: the kernel only reads the buffers (writev). */
+static void resolve_iov(const struct iovec *iov, int n, int in)
 {
 	/* The kernel refuses more than IOV_MAX entries before any copy. */
-	for (int i = 0; iov && i < n && i < 1024; i++)
-		OPEN(iov[i].iov_base, iov[i].iov_len);
+	for (int i = 0; iov && i < n && i < 1024; i++) {
+		if (in)
+			OPEN_IN(iov[i].iov_base, iov[i].iov_len);
+		else
+			OPEN(iov[i].iov_base, iov[i].iov_len);
+	}
 }
 
 static void resolve_msg(const struct msghdr *m)
 {
 	if (!m)
 		return;
-	resolve_iov(m->msg_iov, (int)m->msg_iovlen);
+	resolve_iov(m->msg_iov, (int)m->msg_iovlen, 0);
 	OPEN(m->msg_name, m->msg_namelen);
 	OPEN(m->msg_control, m->msg_controllen);
 }
@@ -199,26 +206,26 @@ LOF_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 
 LOF_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
-	resolve_iov(iov, n);
+	resolve_iov(iov, n, 0);
 	return REAL(readv)(fd, iov, n);
 }
 
 LOF_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int n, off_t off)
 {
-	resolve_iov(iov, n);
+	resolve_iov(iov, n, 0);
 	return REAL(preadv)(fd, iov, n, off);
 }
 
 LOF_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int n, off64_t off)
 {
-	resolve_iov(iov, n);
+	resolve_iov(iov, n, 0);
 	return REAL(preadv64)(fd, iov, n, off);
 }
 
 LOF_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int n, off_t off,
 			   int flags)
 {
-	resolve_iov(iov, n);
+	resolve_iov(iov, n, 0);
 	return REAL(preadv2)(fd, iov, n, off, flags);
 }
 
@@ -254,44 +261,44 @@ LOF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 LOF_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	OPEN(buf, n);
+	OPEN_IN(buf, n);
 	return REAL(write)(fd, buf, n);
 }
 
 LOF_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	OPEN(buf, n);
+	OPEN_IN(buf, n);
 	return REAL(pwrite)(fd, buf, n, off);
 }
 
 LOF_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
-	OPEN(buf, n);
+	OPEN_IN(buf, n);
 	return REAL(pwrite64)(fd, buf, n, off);
 }
 
 LOF_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-	resolve_iov(iov, n);
+	resolve_iov(iov, n, 1);
 	return REAL(writev)(fd, iov, n);
 }
 
 LOF_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
 {
-	resolve_iov(iov, n);
+	resolve_iov(iov, n, 1);
 	return REAL(pwritev)(fd, iov, n, off);
 }
 
 LOF_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-	OPEN(buf, n);
+	OPEN_IN(buf, n);
 	return REAL(send)(fd, buf, n, flags);
 }
 
 LOF_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 			  const struct sockaddr *addr, socklen_t alen)
 {
-	OPEN(buf, n);
+	OPEN_IN(buf, n);
 	OPEN(addr, alen);
 	return REAL(sendto)(fd, buf, n, flags, addr, alen);
 }

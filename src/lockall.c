@@ -217,7 +217,7 @@ static int lockall_batch_piece(const struct maps_entry *e, void *arg)
 		 * touched, as the kernel's MCL_ONFAULT would lock it.
 		 */
 		if (region_insert(&lof_regions, e->start, e->end, PROT_NONE,
-				  e->shared ? REGION_SHARED : 0) == 0)
+				  sig_region_flags(e)) == 0)
 			c->added++;
 		return 0;
 	}

@@ -12,6 +12,11 @@
  * sandbox), mincore() answers alone; it counts cached file pages as
  * present, so a file mapping may get a few more pages locked than the
  * kernel would, never fewer.
+ *
+ * present_anon_runs finds the private copies among present pages
+ * (pagemap alone): in emulation, pages of a private file mapping the
+ * program has written, which may stay writable when the rest is locked
+ * read-only (sigsegv.c, lock_run).
  */
 #include "config.h"
 #include "sigsegv.h"
@@ -23,6 +28,7 @@
 #include "sys.h"
 
 #define PM_PRESENT (1ULL << 63)
+#define PM_FILE (1ULL << 61)	/* a file page or shared anonymous */
 #define CHUNK 1024
 
 struct runs {
@@ -126,6 +132,41 @@ int present_runs(uintptr_t s, uintptr_t e,
 	}
 	if (fd >= 0)
 		sys_close(fd);
+	if (rc == 0 && r.hi)
+		rc = fn(r.lo, r.hi, arg);
+	return rc;
+}
+
+int present_anon_runs(uintptr_t s, uintptr_t e,
+		      int (*fn)(uintptr_t start, uintptr_t end, void *arg),
+		      void *arg)
+{
+	struct runs r = { .fn = fn, .arg = arg };
+	uint64_t words[CHUNK];
+	int fd = sys_open("/proc/self/pagemap", O_RDONLY, 0);
+	int rc = 0;
+
+	if (fd < 0)
+		return fd;
+	for (uintptr_t at = s; at < e && !rc;
+	     at += (uintptr_t)CHUNK << lof_page_shift) {
+		size_t n = (e - at) >> lof_page_shift;
+		ssize_t got;
+
+		if (n > CHUNK)
+			n = CHUNK;
+		got = sys_pread(fd, words, n * 8,
+				(off_t)((at >> lof_page_shift) * 8));
+		if (got != (ssize_t)(n * 8)) {
+			rc = got < 0 ? (int)got : -EIO;
+			break;
+		}
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = page(&r, at + (i << lof_page_shift),
+				  (words[i] & (PM_PRESENT | PM_FILE)) ==
+					  PM_PRESENT);
+	}
+	sys_close(fd);
 	if (rc == 0 && r.hi)
 		rc = fn(r.lo, r.hi, arg);
 	return rc;

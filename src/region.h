@@ -21,6 +21,7 @@
 
 /* Region flags. */
 #define REGION_SHARED 0x1u	/* MAP_SHARED mapping */
+#define REGION_FILE 0x2u	/* backed by a file (an inode in maps) */
 
 struct region {
 	uintptr_t start;

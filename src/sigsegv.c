@@ -347,7 +347,36 @@ struct pend_ctx {
 	uintptr_t start, end;	/* the entry */
 	uintptr_t open_lo, open_hi; /* the run of pages to lock, if any */
 	int err;
+	int ro;		/* lock runs read-only (lock_run) */
+	int prot;	/* the entry's protection */
 };
+
+/* A present_anon_runs callback: a private copy stays writable. */
+static int reopen_copy(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	const struct pend_ctx *p = arg;
+
+	sys_mprotect((void *)lo, hi - lo, p->prot);
+	return 0;
+}
+
+/*
+ * Lock a run of present pages. Emulation, a private writable file
+ * mapping (ro): plain mlock would populate the run for writing and
+ * copy every page the program has not written, which then stops
+ * showing the file (fault.c, cow_exact). The run is made read-only
+ * first, so the lock maps the file's pages as they are; a write to it
+ * faults, and the handler opens the page written. Pages the program
+ * wrote already (private copies) stay writable.
+ */
+static void lock_run(struct pend_ctx *p, uintptr_t lo, uintptr_t hi)
+{
+	if (p->ro) {
+		sys_mprotect((void *)lo, hi - lo, PROT_READ);
+		present_anon_runs(lo, hi, reopen_copy, p);
+	}
+	sig_lock_opened(lo, hi - lo);
+}
 
 static int pend_gap(struct pend_ctx *p, uintptr_t lo, uintptr_t hi)
 {
@@ -377,7 +406,7 @@ static int pend_present(uintptr_t lo, uintptr_t hi, void *arg)
 		return 0;
 	}
 	if (p->open_hi) {
-		sig_lock_opened(p->open_lo, p->open_hi - p->open_lo);
+		lock_run(p, p->open_lo, p->open_hi);
 		pend_gap(p, p->open_hi, lo);
 	} else {
 		pend_gap(p, p->start, lo);
@@ -387,16 +416,22 @@ static int pend_present(uintptr_t lo, uintptr_t hi, void *arg)
 	return 0;
 }
 
-static int pend_absent(uintptr_t start, uintptr_t end)
+static int pend_absent(const struct maps_entry *e)
 {
-	struct pend_ctx p = { .start = start, .end = end };
+	uintptr_t start = e->start, end = e->end;
+	struct pend_ctx p = {
+		.start = start, .end = end,
+		.ro = sig_emulate && !e->shared && e->inode &&
+		      (e->prot & PROT_WRITE),
+		.prot = e->prot,
+	};
 	int r;
 
 	if (present_runs(start, end, pend_present, &p) < 0) {
 		r = sys_mprotect((void *)start, end - start, PROT_NONE);
 	} else {
 		if (p.open_hi) {
-			sig_lock_opened(p.open_lo, p.open_hi - p.open_lo);
+			lock_run(&p, p.open_lo, p.open_hi);
 			pend_gap(&p, p.open_hi, end);
 		} else {
 			pend_gap(&p, start, end);
@@ -492,9 +527,9 @@ int sig_register_piece(const struct maps_entry *e, void *arg)
 
 	if (sig_eligible(e, c) &&
 	    region_insert(&lof_regions, e->start, e->end, e->prot,
-			  e->shared ? REGION_SHARED : 0) == 0) {
+			  sig_region_flags(e)) == 0) {
 		sig_unsettle(1);
-		r = sig_relazy() ? pend_absent(e->start, e->end) :
+		r = sig_relazy() ? pend_absent(e) :
 			sys_mprotect((void *)e->start, e->end - e->start,
 				     PROT_NONE);
 		sig_unsettle(0);
@@ -576,14 +611,47 @@ static int unmanaged(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 	return r;
 }
 
-/* Make the pages [s, e) lock-on-fault; addr and len as the program gave. */
+/* A maps_walk callback: how far from its start the range is mapped. */
+static int mapped_prefix(const struct maps_entry *m, void *arg)
+{
+	uintptr_t *next = arg;
+
+	if (m->start != *next)
+		return 1;
+	*next = m->end;
+	return 0;
+}
+
+/*
+ * Where a lock or unlock call over [s, e) stops: the first hole (the
+ * kernel's apply_vma_lock_flags changes mapping after mapping up to it,
+ * then answers ENOMEM), else e; e too if the maps cannot be read.
+ */
+static uintptr_t mapped_upto(uintptr_t s, uintptr_t e)
+{
+	uintptr_t upto = s;
+
+	if (maps_walk(s, e, mapped_prefix, &upto) < 0)
+		return e;
+	return upto;
+}
+
+/*
+ * Make the pages [s, e) lock-on-fault; addr and len as the program gave.
+ *
+ * Where the engine supplies the lock (sig_relazy), a hole in the range
+ * answers ENOMEM as the kernel does, after the kernel's work: its
+ * apply_vma_lock_flags locks mapping after mapping up to the hole, so
+ * the part before the hole is locked on fault, and nothing is changed
+ * when the range starts in a hole.
+ */
 static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 		      int populate)
 {
 	struct reg_ctx c = { .populate = populate };
 	struct walk_ctx w = { .c = &c, .next = s };
 	sigset_t saved;
-	int r;
+	int r, hole = 0;
 
 	region_lock(&saved);
 	if (sig_relazy()) {
@@ -591,6 +659,16 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 		r = sys_mlock((void *)s, 0);
 		if (r == 0 && sig_charge)
 			r = charge_range(s, e);
+		if (r == 0) {
+			uintptr_t upto = mapped_upto(s, e);
+
+			if (upto < e) {
+				hole = 1;
+				e = upto;
+				if (e == s)
+					r = -ENOMEM;
+			}
+		}
 	} else {
 		r = sys_mlock2(addr, len, MLOCK_ONFAULT);
 	}
@@ -609,6 +687,8 @@ static int lock_range(const void *addr, size_t len, uintptr_t s, uintptr_t e,
 			r = unmanaged(addr, len, s, e, populate, r);
 		if (r == 0)
 			r = c.err;
+		if (r == 0 && hole)
+			r = -ENOMEM;
 		if (c.added)
 			stat_add(regions, 1);
 	}
@@ -669,6 +749,12 @@ int sig_munlock(const void *addr, size_t len)
 		return r;
 	}
 	region_lock(&saved);
+	/*
+	 * In emulation the release unlocks what it releases: only up to
+	 * a hole, as the kernel's munlock does (lock_range).
+	 */
+	if (sig_relazy())
+		e = mapped_upto(s, e);
 	sig_release(s, e, 0);
 	r = sys_munlock(addr, len);
 	region_unlock(&saved);
@@ -744,7 +830,7 @@ static int relazy_piece(const struct maps_entry *m, void *arg)
 	if (m->prot == PROT_NONE) {
 		/* Nothing to open: an entry keeps it locked for later. */
 		if (region_insert(&lof_regions, m->start, m->end, PROT_NONE,
-				  m->shared ? REGION_SHARED : 0) == 0)
+				  sig_region_flags(m)) == 0)
 			c->added++;
 		if (sig_charge)	/* VM_LOCKED and charged, as before */
 			sys_mlock((void *)m->start, m->end - m->start);
@@ -829,14 +915,45 @@ static void forget_stale(long p, size_t len, unsigned long gen)
  * pieces are registered again where they now are; a grown tail is
  * managed when the end of the old range was.
  */
+/*
+ * A maps_walk callback: the mappings of a range locked the ordinary
+ * way (VM_LOCKED, no entry in the table), into a struct kept.
+ */
+static int keep_ordinary(const struct maps_entry *m, void *arg)
+{
+	struct kept *k = arg;
+
+	if (region_overlaps(&lof_regions, m->start, m->end) ||
+	    sys_msync((void *)m->start, m->end - m->start,
+		      MS_INVALIDATE) != -EBUSY)
+		return 0;
+	if (k->n == ARRAY_SIZE(k->start)) {
+		k->more = 1;
+		return 1;
+	}
+	k->start[k->n] = m->start;
+	k->end[k->n] = m->end;
+	k->n++;
+	return 0;
+}
+
 static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 		       void *new_addr, uintptr_t s, uintptr_t e)
 {
+	struct kept ord = { .n = 0 };
 	struct sig_pieces pc;
 	struct kept k;
 	long p;
 
 	keep(&k, s, e);
+	/*
+	 * The old range is unlocked before the call (the kernel would
+	 * populate what grows): if the call fails, what the program had
+	 * locked the ordinary way is locked again, as the table's pieces
+	 * are registered again.
+	 */
+	if (old_len)
+		maps_walk(s, e, keep_ordinary, &ord);
 	sig_pieces_collect(&pc, s, e);
 	sig_release(s, e, 0);
 	if (old_len)
@@ -858,6 +975,9 @@ static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 	if (p < 0 && p > -4096) {
 		for (size_t i = 0; i < k.n; i++)
 			relazy(k.start[i], k.end[i]);
+		for (size_t i = 0; i < ord.n; i++)
+			sys_mlock((void *)ord.start[i],
+				  ord.end[i] - ord.start[i]);
 		return p;
 	}
 	sig_forget((uintptr_t)p, page_up((uintptr_t)p + new_len));
@@ -1012,6 +1132,14 @@ long sig_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		if (r)
 			return r;
 	}
+	/*
+	 * The kernel's MCL_ONFAULT makes MAP_POPULATE a no-op (its
+	 * populate skips lock-on-fault mappings). Where the engine
+	 * supplies MCL_FUTURE (emulation, batch-lock) the kernel was not
+	 * told, and would fill the pages the engine then locks.
+	 */
+	if (sig_relazy())
+		flags &= ~MAP_POPULATE;
 	p = mmap_managed(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
 	region_lock(&saved);
 	if (sig_future)

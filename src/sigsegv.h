@@ -44,6 +44,8 @@
 #include <sys/types.h>
 
 #include "internal.h"
+#include "maps.h"
+#include "region.h"
 #include "sys.h"
 
 struct maps_entry;
@@ -159,6 +161,12 @@ struct reg_ctx {
 	int current;	/* mlockall(MCL_CURRENT)'s walk of what exists */
 };
 
+/* The table's flags for a mapping: REGION_SHARED, REGION_FILE. */
+static inline unsigned int sig_region_flags(const struct maps_entry *e)
+{
+	return (e->shared ? REGION_SHARED : 0) | (e->inode ? REGION_FILE : 0);
+}
+
 /* May the engine make this mapping PROT_NONE? */
 int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c);
 
@@ -246,6 +254,17 @@ int charge_future(size_t len);
 int present_runs(uintptr_t s, uintptr_t e,
 		 int (*fn)(uintptr_t start, uintptr_t end, void *arg),
 		 void *arg);
+
+/*
+ * The same for the runs of present pages of [s, e) that are anonymous
+ * (a private copy: pagemap's "file or shared anonymous" bit clear), from
+ * pagemap alone.
+ * Context: not in a signal handler; allocation-free.
+ * Return: fn's non-zero value, 0, or -errno if pagemap cannot be read.
+ */
+int present_anon_runs(uintptr_t s, uintptr_t e,
+		      int (*fn)(uintptr_t start, uintptr_t end, void *arg),
+		      void *arg);
 
 /* ---- stacks.c --------------------------------------------------- */
 
