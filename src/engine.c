@@ -15,6 +15,7 @@
 #include "config.h"
 #include "engine.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <sys/mman.h>
@@ -69,6 +70,35 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+/*
+ * libc's own object: glibc's internal system calls take pointers to its
+ * read-only data (the full signal set posix_spawn, pthread_create and
+ * abort block with), where no interposed call can open them first.
+ */
+static int find_libc(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t fn = (uintptr_t)arg, lo = UINTPTR_MAX, hi = 0;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (s < lo)
+			lo = s;
+		if (s + ph->p_memsz > hi)
+			hi = s + ph->p_memsz;
+	}
+	if (fn >= lo && fn < hi) {
+		sig_libc_lo = page_down(lo);
+		sig_libc_hi = page_up(hi);
+		return 1;
+	}
+	return 0;
+}
+
 static int count_map(const struct maps_entry *e, void *arg)
 {
 	(*(unsigned long *)arg)++;
@@ -86,6 +116,7 @@ void engine_init(void)
 				 &lof_engine_why);
 	if (lof_mode == LOF_MODE_SIGSEGV) {
 		dl_iterate_phdr(find_self, NULL);
+		dl_iterate_phdr(find_libc, dlsym(RTLD_NEXT, "posix_spawn"));
 		sig_stacks_init();
 		maps_walk(0, UINTPTR_MAX, count_map, &maps);
 		sig_budget_init(k.max_map_count, maps);

@@ -66,6 +66,7 @@
 #include "sys.h"
 
 uintptr_t sig_self_lo, sig_self_hi;
+uintptr_t sig_libc_lo, sig_libc_hi;
 
 /* Bounds of the pages a call on [addr, addr + len) covers, or -EINVAL. */
 static int bounds(const void *addr, size_t len, uintptr_t *s, uintptr_t *e)
@@ -308,6 +309,18 @@ int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c)
 	 */
 	if ((e->prot & PROT_EXEC) && (e->inode || e->path[0]) &&
 	    !path_is(e->path, "/dev/zero"))
+		return 0;
+	/*
+	 * libc's read-only data, locked the ordinary way as its code is.
+	 * glibc's own system calls read it where no interposed call can
+	 * open it first: posix_spawn blocks every signal with a set in
+	 * its .rodata. A pending page there makes the kernel answer
+	 * EFAULT, not fault: the old mask is never stored, and the
+	 * parent and the child restore stack garbage as their mask
+	 * (SIGSEGV blocked: the next touch of a pending page kills).
+	 */
+	if (!(e->prot & PROT_WRITE) && e->start < sig_libc_hi &&
+	    e->end > sig_libc_lo)
 		return 0;
 	if (path_is(e->path, "[stack") || path_is(e->path, "[vdso") ||
 	    path_is(e->path, "[vvar") || path_is(e->path, "[vsyscall") ||

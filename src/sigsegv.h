@@ -56,6 +56,7 @@ extern int sig_batch_lock;	/* each batch is locked as it is opened */
 extern int sig_emulate;		/* no MLOCK_ONFAULT: the engine supplies it */
 extern int sig_charge;		/* the engine charges RLIMIT_MEMLOCK itself */
 extern uintptr_t sig_self_lo, sig_self_hi; /* our own object */
+extern uintptr_t sig_libc_lo, sig_libc_hi; /* libc's (sig_eligible) */
 
 /*
  * A sequence count, odd while a writer may have pending pages that are
