@@ -97,60 +97,52 @@ int maps_parse_line(char *line, struct maps_entry *e)
 	return 0;
 }
 
+/* maps_walk()'s state between lines. */
+struct walk_ctx {
+	uintptr_t end;
+	uintptr_t floor;	/* everything below was handed out */
+	int (*fn)(const struct maps_entry *e, void *arg);
+	void *arg;
+	int r;			/* fn's non-zero value */
+};
+
+static int walk_line(char *line, void *arg)
+{
+	struct walk_ctx *c = arg;
+	struct maps_entry e;
+
+	if (maps_parse_line(line, &e) != 0)
+		return 0;
+	/*
+	 * The kernel resumes each read at the mapping that holds the last
+	 * address shown. If mappings changed meanwhile (fn's own mprotect,
+	 * another thread's), a mapping may be shown again, grown backwards
+	 * over what fn already had: each address goes out once.
+	 */
+	if (e.end <= c->floor)
+		return 0;
+	if (e.start >= c->end)
+		return 1;	/* sorted: nothing further matters */
+	if (e.start < c->floor) {
+		e.offset += c->floor - e.start;
+		e.start = c->floor;
+	}
+	if (e.end > c->end)
+		e.end = c->end;
+	if (e.end <= e.start)
+		return 0;	/* an empty range holds nothing */
+	c->floor = e.end;
+	c->r = c->fn(&e, c->arg);
+	return c->r;
+}
+
 int maps_walk(uintptr_t start, uintptr_t end,
 	      int (*fn)(const struct maps_entry *e, void *arg), void *arg)
 {
-	char buf[CHUNK], line[LINE_MAX_];
-	uintptr_t floor = start;	/* everything below was handed out */
-	size_t llen = 0;
-	int fd, r = 0, past = 0;
-	ssize_t n = 0;
+	struct walk_ctx c = { end, start, fn, arg, 0 };
+	int r = maps_read_lines("/proc/self/maps", walk_line, &c);
 
-	fd = sys_open("/proc/self/maps", O_RDONLY, 0);
-	if (fd < 0)
-		return fd;
-	while (r == 0 && !past && (n = sys_read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n && r == 0 && !past; i++) {
-			struct maps_entry e;
-
-			if (buf[i] != '\n') {
-				if (llen < sizeof(line) - 1)
-					line[llen++] = buf[i];
-				continue;
-			}
-			line[llen] = '\0';
-			llen = 0;
-			if (maps_parse_line(line, &e) != 0)
-				continue;
-			/*
-			 * The kernel resumes each read at the mapping that
-			 * holds the last address shown. If mappings changed
-			 * meanwhile (fn's own mprotect, another thread's), a
-			 * mapping may be shown again, grown backwards over
-			 * what fn already had: each address goes out once.
-			 */
-			if (e.end <= floor)
-				continue;
-			if (e.start >= end) {
-				past = 1;	/* sorted: nothing further matters */
-				break;
-			}
-			if (e.start < floor) {
-				e.offset += floor - e.start;
-				e.start = floor;
-			}
-			if (e.end > end)
-				e.end = end;
-			if (e.end <= e.start)
-				continue;	/* an empty range holds nothing */
-			floor = e.end;
-			r = fn(&e, arg);
-		}
-	}
-	if (n < 0 && r == 0)
-		r = (int)n;
-	sys_close(fd);
-	return r;
+	return r < 0 && c.r == 0 ? r : c.r;
 }
 
 int maps_read_lines(const char *path, int (*fn)(char *line, void *arg),
