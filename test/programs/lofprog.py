@@ -304,18 +304,24 @@ def read_until(p, token, timeout):
 # What the kernel says.
 # ---------------------------------------------------------------------
 def rollup(pid):
-    """{field: kB} from /proc/PID/smaps_rollup."""
+    """{field: kB} from /proc/PID/smaps_rollup; {} once PID is gone (it
+    may exit between a poll() and the read: the caller's own checks of
+    its status then say so)."""
     d = {}
-    with open("/proc/%d/smaps_rollup" % pid) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 3 and parts[2] == "kB":
-                d[parts[0].rstrip(":")] = int(parts[1])
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[2] == "kB":
+                    d[parts[0].rstrip(":")] = int(parts[1])
+    except (ProcessLookupError, FileNotFoundError):
+        return {}
     return d
 
 
 def locked_kb(pid):
-    return rollup(pid)["Locked"]
+    """Locked: of PID, or -1 once PID is gone."""
+    return rollup(pid).get("Locked", -1)
 
 
 def vmlck_kb(pid):
