@@ -47,37 +47,16 @@ static void passed_on(void)
 			      native_missing);
 }
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+/* The loaded object holding addr, as the page range of its PT_LOADs. */
+struct object_range {
+	uintptr_t addr;
+	uintptr_t lo, hi;
+};
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	uintptr_t me = (uintptr_t)&find_self, lo = UINTPTR_MAX, hi = 0;
-
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t s = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type != PT_LOAD)
-			continue;
-		if (s < lo)
-			lo = s;
-		if (s + ph->p_memsz > hi)
-			hi = s + ph->p_memsz;
-	}
-	if (me >= lo && me < hi) {
-		sig_self_lo = page_down(lo);
-		sig_self_hi = page_up(hi);
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * libc's own object: glibc's internal system calls take pointers to its
- * read-only data (the full signal set posix_spawn, pthread_create and
- * abort block with), where no interposed call can open them first.
- */
-static int find_libc(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	uintptr_t fn = (uintptr_t)arg, lo = UINTPTR_MAX, hi = 0;
+	struct object_range *o = arg;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
 
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -91,12 +70,11 @@ static int find_libc(struct dl_phdr_info *info, size_t size, void *arg)
 		if (s + ph->p_memsz > hi)
 			hi = s + ph->p_memsz;
 	}
-	if (fn >= lo && fn < hi) {
-		sig_libc_lo = page_down(lo);
-		sig_libc_hi = page_up(hi);
-		return 1;
-	}
-	return 0;
+	if (o->addr < lo || o->addr >= hi)
+		return 0;
+	o->lo = page_down(lo);
+	o->hi = page_up(hi);
+	return 1;
 }
 
 static int count_map(const struct maps_entry *e, void *arg)
@@ -115,8 +93,24 @@ void engine_init(void)
 	lof_mode = engine_choose(lof_config.engine, lof_config.charge, &k,
 				 &lof_engine_why);
 	if (lof_mode == LOF_MODE_SIGSEGV) {
-		dl_iterate_phdr(find_self, NULL);
-		dl_iterate_phdr(find_libc, dlsym(RTLD_NEXT, "posix_spawn"));
+		/*
+		 * Our own object, and libc's: glibc's internal system calls
+		 * take pointers to its read-only data (the full signal set
+		 * posix_spawn, pthread_create and abort block with), where
+		 * no interposed call can open them first.
+		 */
+		struct object_range self = { (uintptr_t)&find_object, 0, 0 };
+		struct object_range libc = {
+			(uintptr_t)dlsym(RTLD_NEXT, "posix_spawn"), 0, 0 };
+
+		if (dl_iterate_phdr(find_object, &self)) {
+			sig_self_lo = self.lo;
+			sig_self_hi = self.hi;
+		}
+		if (libc.addr && dl_iterate_phdr(find_object, &libc)) {
+			sig_libc_lo = libc.lo;
+			sig_libc_hi = libc.hi;
+		}
 		sig_stacks_init();
 		maps_walk(0, UINTPTR_MAX, count_map, &maps);
 		sig_budget_init(k.max_map_count, maps);

@@ -278,21 +278,22 @@ static int cow_exact(const struct region *r)
 
 /*
  * The batch to open around addr in the entry r, and the entry's new
- * batch history in *hist.
+ * batch history in *hist; locks: batch_locks(r), populates: that in
+ * emulation (the caller has them already).
  * Context: the SIGSEGV handler (async-signal-safe).
  */
 static size_t plan(uintptr_t addr, const struct region *r, unsigned int shift,
-		   struct batch_hist *hist, uintptr_t *b0, uintptr_t *b1)
+		   int locks, int populates, struct batch_hist *hist,
+		   uintptr_t *b0, uintptr_t *b1)
 {
 	struct batch_hist h = { r->hint, r->seen, r->last };
-	int populates = sig_emulate && batch_locks(r);
 	size_t pages;
 
 	if (populates)
 		pages = batch_plan_lock(&h, lof_config.lock_batch,
 					lof_config.max_batch, addr,
 					lof_page_size, hist);
-	else if (batch_locks(r))
+	else if (locks)
 		pages = batch_plan_seq(&h, lof_config.batch,
 				       lof_config.max_batch, addr,
 				       lof_page_size, hist);
@@ -336,7 +337,7 @@ static int fault_locked(uintptr_t addr, void *uc)
 	size_t pages;
 	long long t0;
 	unsigned int shift;
-	int rc, access, prot;
+	int rc, access, prot, locks, populates, exact;
 
 	if (!region_lookup(&lof_regions, addr, &r)) {
 		/*
@@ -370,9 +371,11 @@ static int fault_locked(uintptr_t addr, void *uc)
 	 * costs kernel mappings of its own.
 	 */
 	shift = budget_shift();
+	locks = batch_locks(&r);
+	populates = sig_emulate && locks;
+	exact = populates && (r.flags & REGION_FILE);	/* cow_exact() */
 	prot = r.prot;
-	if (access == LOF_ACCESS_READ && sig_emulate && batch_locks(&r) &&
-	    (!shift || cow_exact(&r)))
+	if (access == LOF_ACCESS_READ && populates && (!shift || exact))
 		prot &= ~PROT_WRITE;
 	if (last_page == page && last_gen == gen && last_prot == prot &&
 	    (!sig_emulate || access == LOF_ACCESS_UNKNOWN ||
@@ -399,8 +402,8 @@ static int fault_locked(uintptr_t addr, void *uc)
 	 * Emulation: a write to a page a read opened read-only finds it
 	 * present (the zero page); reopening it writable is no new split.
 	 */
-	if (prot == r.prot && sig_emulate && access == LOF_ACCESS_WRITE &&
-	    batch_locks(&r) && !cow_exact(&r)) {
+	if (prot == r.prot && populates && access == LOF_ACCESS_WRITE &&
+	    !exact) {
 		unsigned char v = 0;
 
 		if (sys_mincore((void *)page, lof_page_size, &v) || !(v & 1))
@@ -408,8 +411,8 @@ static int fault_locked(uintptr_t addr, void *uc)
 	} else {
 		__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
 	}
-	pages = plan(addr, &r, shift, &hist, &b0, &b1);
-	if ((prot & PROT_WRITE) && cow_exact(&r) && shift < BATCH_SHIFT_ALL) {
+	pages = plan(addr, &r, shift, locks, populates, &hist, &b0, &b1);
+	if ((prot & PROT_WRITE) && exact && shift < BATCH_SHIFT_ALL) {
 		/* Only the page written is copied (cow_exact). */
 		b0 = page;
 		b1 = page + lof_page_size;

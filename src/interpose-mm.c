@@ -101,12 +101,69 @@ LOF_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 	return do_mmap(addr, len, prot, flags, fd, (off_t)off, CALLER());
 }
 
-LOF_EXPORT int munmap(void *addr, size_t len)
+/*
+ * The calls themselves, for the exported functions and for syscall(3)
+ * (mm_syscall): the result or -errno; pc is the program's call site.
+ */
+static long mm_munmap(void *addr, size_t len)
 {
 	if (!lof_ready())
-		return ret_int(sys_munmap(addr, len));
+		return sys_munmap(addr, len);
 	stats_sample();
-	return ret_int(engine_munmap(addr, len));
+	return engine_munmap(addr, len);
+}
+
+static long mm_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		      void *new_addr)
+{
+	if (!lof_ready())
+		return sys_mremap(old, old_len, new_len, flags, new_addr);
+	stats_sample();
+	return engine_mremap(old, old_len, new_len, flags, new_addr);
+}
+
+static long mm_mprotect(void *addr, size_t len, int prot)
+{
+	return lof_ready() ? engine_mprotect(addr, len, prot)
+			   : sys_mprotect(addr, len, prot);
+}
+
+/* mlock (is2 0) and mlock2 (is2 1, with flags). */
+static long mm_mlock(const void *addr, size_t len, unsigned int flags,
+		     int is2, uintptr_t pc)
+{
+	if (!lof_ready())
+		return is2 ? sys_mlock2(addr, len, flags) : sys_mlock(addr, len);
+	return locked(engine_mlock(addr, len, flags, is2), pc,
+		      is2 ? LOF_CALL_MLOCK2 : LOF_CALL_MLOCK, addr, len, 0);
+}
+
+static long mm_munlock(const void *addr, size_t len)
+{
+	if (!lof_ready())
+		return sys_munlock(addr, len);
+	stats_sample();
+	return engine_munlock(addr, len);
+}
+
+static long mm_mlockall(int flags, uintptr_t pc)
+{
+	return lof_ready() ? locked(engine_mlockall(flags), pc,
+				    LOF_CALL_MLOCKALL, NULL, 0, flags)
+			   : sys_mlockall(flags);
+}
+
+static long mm_munlockall(void)
+{
+	if (!lof_ready())
+		return sys_munlockall();
+	stats_sample();
+	return engine_munlockall();
+}
+
+LOF_EXPORT int munmap(void *addr, size_t len)
+{
+	return ret_int((int)mm_munmap(addr, len));
 }
 
 LOF_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
@@ -121,49 +178,33 @@ LOF_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if (lof_ready()) {
-		stats_sample();
-		r = engine_mremap(old, old_len, new_len, flags, new_addr);
-	} else {
-		r = sys_mremap(old, old_len, new_len, flags, new_addr);
-	}
-	return ret_long(r) == -1 ? MAP_FAILED : (void *)r;
+	r = ret_long(mm_mremap(old, old_len, new_len, flags, new_addr));
+	return r == -1 ? MAP_FAILED : (void *)r;
 }
 
 LOF_EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	return ret_int(lof_ready() ? engine_mprotect(addr, len, prot)
-				   : sys_mprotect(addr, len, prot));
+	return ret_int((int)mm_mprotect(addr, len, prot));
 }
 
 LOF_EXPORT int mlock(const void *addr, size_t len)
 {
-	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, 0, 0),
-					    CALLER(), LOF_CALL_MLOCK, addr, len, 0)
-				   : sys_mlock(addr, len));
+	return ret_int((int)mm_mlock(addr, len, 0, 0, CALLER()));
 }
 
 LOF_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
 {
-	return ret_int(lof_ready() ? locked(engine_mlock(addr, len, flags, 1),
-					    CALLER(), LOF_CALL_MLOCK2, addr,
-					    len, 0)
-				   : sys_mlock2(addr, len, flags));
+	return ret_int((int)mm_mlock(addr, len, flags, 1, CALLER()));
 }
 
 LOF_EXPORT int munlock(const void *addr, size_t len)
 {
-	if (!lof_ready())
-		return ret_int(sys_munlock(addr, len));
-	stats_sample();
-	return ret_int(engine_munlock(addr, len));
+	return ret_int((int)mm_munlock(addr, len));
 }
 
 LOF_EXPORT int mlockall(int flags)
 {
-	return ret_int(lof_ready() ? locked(engine_mlockall(flags), CALLER(),
-					    LOF_CALL_MLOCKALL, NULL, 0, flags)
-				   : sys_mlockall(flags));
+	return ret_int((int)mm_mlockall(flags, CALLER()));
 }
 
 /*
@@ -189,10 +230,7 @@ LOF_EXPORT int madvise(void *addr, size_t len, int advice)
 
 LOF_EXPORT int munlockall(void)
 {
-	if (!lof_ready())
-		return ret_int(sys_munlockall());
-	stats_sample();
-	return ret_int(engine_munlockall());
+	return ret_int((int)mm_munlockall());
 }
 
 /*
@@ -214,39 +252,32 @@ int mm_syscall(long nr, const long *a, uintptr_t pc, long *ret)
 		return 0;
 	switch (nr) {
 	case SYS_mlock:
-		r = locked(engine_mlock(p, len, 0, 0), pc, LOF_CALL_MLOCK, p,
-			   len, 0);
+		r = mm_mlock(p, len, 0, 0, pc);
 		break;
 	case SYS_mlock2:
-		r = locked(engine_mlock(p, len, (unsigned int)a[2], 1), pc,
-			   LOF_CALL_MLOCK2, p, len, 0);
+		r = mm_mlock(p, len, (unsigned int)a[2], 1, pc);
 		break;
 	case SYS_munlock:
-		stats_sample();
-		r = engine_munlock(p, len);
+		r = mm_munlock(p, len);
 		break;
 	case SYS_mlockall:
-		r = locked(engine_mlockall((int)a[0]), pc, LOF_CALL_MLOCKALL,
-			   NULL, 0, (int)a[0]);
+		r = mm_mlockall((int)a[0], pc);
 		break;
 	case SYS_munlockall:
-		stats_sample();
-		r = engine_munlockall();
+		r = mm_munlockall();
 		break;
 	case SYS_madvise:
 		r = do_madvise(p, len, (int)a[2]);
 		break;
 	case SYS_munmap:
-		stats_sample();
-		r = engine_munmap(p, len);
+		r = mm_munmap(p, len);
 		break;
 	case SYS_mprotect:
-		r = engine_mprotect(p, len, (int)a[2]);
+		r = mm_mprotect(p, len, (int)a[2]);
 		break;
 	case SYS_mremap:
-		stats_sample();
-		r = engine_mremap(p, len, (size_t)a[2], (int)a[3],
-				  (a[3] & MREMAP_FIXED) ? (void *)a[4] : NULL);
+		r = mm_mremap(p, len, (size_t)a[2], (int)a[3],
+			      (a[3] & MREMAP_FIXED) ? (void *)a[4] : NULL);
 		break;
 #if defined(SYS_mmap2)
 	case SYS_mmap2: {

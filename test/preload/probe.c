@@ -552,3 +552,19 @@ int probe_install_segv(void (*fn)(int, siginfo_t *, void *), int flags)
 	sigaddset(&sa.sa_mask, SIGUSR1);
 	return sigaction(SIGSEGV, &sa, NULL);
 }
+
+int probe_watch(pid_t c, int seconds, int *st)
+{
+	int done = 0;
+
+	setpgid(c, c);
+	for (int i = 0; i < seconds * 10 && !done; i++) {
+		done = waitpid(c, st, WNOHANG) == c;
+		if (!done)
+			usleep(100000);
+	}
+	kill(-c, SIGKILL);
+	if (!done)
+		waitpid(c, st, 0);
+	return done;
+}

@@ -171,6 +171,16 @@ int probe_onfault_vma(const void *addr);
  */
 int probe_fork(void (*fn)(void *), void *arg);
 
+/*
+ * Wait for the child c, which made itself a process group leader
+ * (setpgid(0, 0)), at most seconds; then kill its group, whatever a
+ * hang left behind. The watchdog is the parent's: a deadlocked child
+ * may have every signal blocked, so its own alarm() would never fire.
+ * Return: 1 when it ended in time (*st its wait status), 0 when it was
+ * killed (*st the status of the kill).
+ */
+int probe_watch(pid_t c, int seconds, int *st);
+
 /* "exited 3", "killed by signal 11 (core dumped)"... for diagnostics. */
 const char *probe_status_str(int status, char *buf, size_t n);
 

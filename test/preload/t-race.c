@@ -538,24 +538,15 @@ static void run(void (*fn)(void *), void *arg, const char *what)
 {
 	char buf[80];
 	pid_t c = fork();
-	int st = -1, done = 0;
+	int st = -1;
 
 	if (c == 0) {
 		setpgid(0, 0);
 		fn(arg);
 		_exit(0);
 	}
-	if (c > 0) {
-		setpgid(c, c);
-		for (int i = 0; i < WATCHDOG * 10 && !done; i++) {
-			done = waitpid(c, &st, WNOHANG) == c;
-			if (!done)
-				usleep(100000);
-		}
-		kill(-c, SIGKILL);
-		if (!done)
-			waitpid(c, &st, 0);
-	}
+	if (c > 0)
+		probe_watch(c, WATCHDOG, &st);
 	if (c > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 77) {
 		skip(1, "no CAP_SYS_NICE for SCHED_FIFO");
 		return;

@@ -276,23 +276,8 @@ static void run(void (*fn)(void *), const char *what)
 		fn(NULL);
 		_exit(0);
 	}
-	if (c > 0) {
-		/*
-		 * The watchdog is ours: a deadlocked child may have every
-		 * signal blocked, so its own alarm() would never fire.
-		 */
-		int done = 0;
-
-		setpgid(c, c);
-		for (int i = 0; i < WATCHDOG * 10 && !done; i++) {
-			done = waitpid(c, &st, WNOHANG) == c;
-			if (!done)
-				usleep(100000);
-		}
-		kill(-c, SIGKILL);	/* whatever a hang left behind */
-		if (!done)
-			waitpid(c, &st, 0);
-	}
+	if (c > 0)
+		probe_watch(c, WATCHDOG, &st);	/* ours: see probe.h */
 	ok(c > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s (%s)", what,
 	   probe_status_str(st, buf, sizeof(buf)));
 }

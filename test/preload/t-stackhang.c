@@ -329,21 +329,8 @@ static void run(const char *self, const char *which, int touched,
 		execl(self, self, which, (char *)NULL);
 		_exit(127);
 	}
-	if (c > 0) {
-		/*
-		 * The watchdog is ours: the hung child has every
-		 * asynchronous signal blocked, its alarm() would not fire.
-		 */
-		setpgid(c, c);
-		for (int i = 0; i < WATCHDOG * 10 && !done; i++) {
-			done = waitpid(c, &st, WNOHANG) == c;
-			if (!done)
-				usleep(100000);
-		}
-		kill(-c, SIGKILL);
-		if (!done)
-			waitpid(c, &st, 0);
-	}
+	if (c > 0)
+		done = probe_watch(c, WATCHDOG, &st);	/* ours: see probe.h */
 	ok(c > 0 && done && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	   "%s (%s)", what,
 	   done ? probe_status_str(st, st_buf, sizeof(st_buf)) :
