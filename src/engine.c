@@ -47,9 +47,14 @@ static void passed_on(void)
 			      native_missing);
 }
 
-/* The loaded object holding addr, as the page range of its PT_LOADs. */
+/*
+ * The loaded object whose PT_LOAD page range meets [addr, end), and
+ * that range. dl_iterate_phdr takes the loader's list lock (recursive,
+ * and never held across a call back into us), so it is called under the
+ * table lock, never from the fault path.
+ */
 struct object_range {
-	uintptr_t addr;
+	uintptr_t addr, end;
 	uintptr_t lo, hi;
 };
 
@@ -70,11 +75,24 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
 		if (s + ph->p_memsz > hi)
 			hi = s + ph->p_memsz;
 	}
-	if (o->addr < lo || o->addr >= hi)
+	if (lo >= hi || o->end <= page_down(lo) || o->addr >= page_up(hi))
 		return 0;
 	o->lo = page_down(lo);
 	o->hi = page_up(hi);
 	return 1;
+}
+
+/*
+ * Does [start, end) meet a loaded object (the program, ld.so, a shared
+ * library, one dlopen loaded)? Its executable mappings are code; the
+ * executable mapping of a file the program made itself is data.
+ * Context: table lock held or init, not in a signal handler.
+ */
+int engine_is_object(uintptr_t start, uintptr_t end)
+{
+	struct object_range o = { start, end, 0, 0 };
+
+	return dl_iterate_phdr(find_object, &o) != 0;
 }
 
 static int count_map(const struct maps_entry *e, void *arg)
@@ -99,9 +117,11 @@ void engine_init(void)
 		 * posix_spawn, pthread_create and abort block with), where
 		 * no interposed call can open them first.
 		 */
-		struct object_range self = { (uintptr_t)&find_object, 0, 0 };
-		struct object_range libc = {
-			(uintptr_t)dlsym(RTLD_NEXT, "posix_spawn"), 0, 0 };
+		struct object_range self = {
+			(uintptr_t)&find_object, (uintptr_t)&find_object + 1,
+			0, 0 };
+		uintptr_t spawn = (uintptr_t)dlsym(RTLD_NEXT, "posix_spawn");
+		struct object_range libc = { spawn, spawn + 1, 0, 0 };
 
 		if (dl_iterate_phdr(find_object, &self)) {
 			sig_self_lo = self.lo;

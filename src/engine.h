@@ -85,6 +85,12 @@ long native_mmap(void *addr, size_t len, int prot, int flags, int fd,
  * Would the kernel's populate fail on this file mapping? Pages past the
  * end of the file raise SIGBUS, which mlock reports as ENOMEM.
  */
+/*
+ * Does [start, end) meet a loaded object's PT_LOAD range (its code)?
+ * Context: not in a signal handler (dl_iterate_phdr).
+ */
+int engine_is_object(uintptr_t start, uintptr_t end);
+
 int engine_past_eof(const struct maps_entry *e);
 
 /* Fork hooks, registered with pthread_atfork by init. */

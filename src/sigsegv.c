@@ -301,14 +301,17 @@ int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c)
 	if (e->prot == PROT_NONE)
 		return 0;
 	/*
-	 * Code: a file's executable text, where the program (and we)
-	 * may be running. Anonymous executable memory (a JIT's code
-	 * cache) is data like any other, shared anonymous memory too,
-	 * although the kernel shows it as a file ("/dev/zero (deleted)",
-	 * with an inode).
+	 * Code: the executable text of a loaded object (the program,
+	 * ld.so, its libraries, what dlopen loaded), where the program's
+	 * signal handlers may run with SIGSEGV blocked. Other executable
+	 * memory is data like any other: a JIT's anonymous code cache,
+	 * shared anonymous memory (which the kernel shows as a file,
+	 * "/dev/zero (deleted)"), and a file the program mapped
+	 * executable itself (issue 12 c): a fault there is served as
+	 * anywhere else.
 	 */
 	if ((e->prot & PROT_EXEC) && (e->inode || e->path[0]) &&
-	    !path_is(e->path, "/dev/zero"))
+	    engine_is_object(e->start, e->end))
 		return 0;
 	/*
 	 * libc's read-only data, locked the ordinary way as its code is.

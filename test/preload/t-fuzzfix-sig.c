@@ -22,6 +22,13 @@
  *      ordinary way, populating it whole. (The fuzzer's reproducer,
  *      sigsegv-lockstate_---_PL-.case, maps it with MAP_POPULATE under
  *      MCL_FUTURE, which is how F5 was first named.)
+ *  F9. A file the program maps executable itself, then mlock or
+ *      mlockall(MCL_CURRENT): the kernel's lock-on-fault populates
+ *      nothing; the engine took every executable file mapping for code
+ *      and populated it whole, which also locked the page cache pages
+ *      another mapping of the same file later read (the fuzzer's
+ *      sigsegv-lockstate_P--_PL-.case). Code is now the text of a
+ *      loaded object only.
  *
  * Each case runs once with the kernel's own calls (probe_sys_*, which
  * bypass the library: the reference) and once through the library, on
@@ -230,6 +237,51 @@ static void f5(void)
 	   probe_status_str(sk, b2, sizeof(b2)));
 }
 
+/* F9 in a child: a memfd's pages mapped executable, locked. */
+static int f9_ref, f9_all;
+
+static void f9_child(void *arg)
+{
+	int fd = *(int *)arg, n = 0;
+	char *p = mmap(NULL, NPG * pg, PROT_READ | PROT_EXEC, MAP_PRIVATE,
+		       fd, 0);
+
+	if (p == MAP_FAILED)
+		_exit(200);
+	if (f9_all ? (f9_ref ? probe_sys_mlockall(MCL_CURRENT | MCL_ONFAULT)
+			     : mlockall(MCL_CURRENT))
+		   : (f9_ref ? probe_sys_mlock2(p, NPG * pg, MLOCK_ONFAULT)
+			     : mlock(p, NPG * pg)))
+		_exit(201);
+	for (int i = 0; i < NPG; i++)
+		n += probe_present(p + (size_t)i * pg) == 1;
+	_exit(n);
+}
+
+static void f9(int all)
+{
+	int fd = probe_memfd("fuzzfix-f9", NPG * pg), sk, sl;
+	char b1[64], b2[64];
+
+	if (fd < 0)
+		bail("memfd: %s", strerror(errno));
+	for (size_t i = 0; i < NPG; i++)
+		if (pwrite(fd, "x", 1, (off_t)(i * pg)) != 1)
+			bail("pwrite: %s", strerror(errno));
+	f9_all = all;
+	f9_ref = 1;
+	sk = probe_fork(f9_child, &fd);
+	f9_ref = 0;
+	sl = probe_fork(f9_child, &fd);
+	ok(sk != -1 && sl != -1 && WIFEXITED(sk) && WIFEXITED(sl) &&
+		   WEXITSTATUS(sk) <= NPG && WEXITSTATUS(sk) == WEXITSTATUS(sl),
+	   "F9 %s over a file the program mapped executable: pages present as under the kernel's lock-on-fault (library: %s, kernel: %s)",
+	   all ? "mlockall(MCL_CURRENT)" : "mlock",
+	   probe_status_str(sl, b1, sizeof(b1)),
+	   probe_status_str(sk, b2, sizeof(b2)));
+	close(fd);
+}
+
 int main(void)
 {
 	probe_require_preloaded();
@@ -237,7 +289,7 @@ int main(void)
 	plan(0);
 	diag("engine %s", probe_engine());
 	if (!probe_kernel_onfault()) {
-		skip(15, "no MLOCK_ONFAULT in the kernel: no reference");
+		skip(17, "no MLOCK_ONFAULT in the kernel: no reference");
 		return done();
 	}
 	for (int shared = 0; shared < 2; shared++) {
@@ -247,5 +299,7 @@ int main(void)
 	}
 	f6();
 	f5();
+	f9(0);
+	f9(1);
 	return done();
 }
