@@ -246,6 +246,97 @@ static long move(const struct vmas *w, uintptr_t s, uintptr_t e, size_t n,
 	return (long)d;
 }
 
+/*
+ * The other half: an edge the engine erases. Under the kernel's own
+ * lock-on-fault a locked range is a VMA apart from an unlocked
+ * neighbour (VM_LOCKED|VM_LOCKONFAULT differ), so an mremap that needs
+ * one VMA and crosses such an edge gets EFAULT. In batch-lock mode the
+ * release opens and unlocks the whole old range first, the edge is
+ * gone, and the kernel would grow or move what it refuses under its
+ * own lock-on-fault (issue 12 d, the fuzzer's sim43 ret:mremap).
+ *
+ * Which calls need one VMA, as Linux 6.18 answers (probed across an
+ * MLOCK_ONFAULT edge): growth (in place or MREMAP_MAYMOVE), and any
+ * move to a new address (MREMAP_FIXED, MREMAP_DONTUNMAP) but a pure
+ * move (MREMAP_FIXED, same length), which the kernel does VMA by VMA
+ * since Linux 6.17. A shrink in place or a same-length call without a
+ * new address never looks.
+ */
+static int needs_one_vma(size_t old_len, size_t new_len, int flags)
+{
+	size_t o = page_up(old_len), n = page_up(new_len);
+
+	if (!o || !n || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED |
+				   MREMAP_DONTUNMAP)))
+		return 0;	/* the kernel's EINVAL, or a duplicate */
+	if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) &&
+	    !(flags & MREMAP_MAYMOVE))
+		return 0;
+	if ((flags & MREMAP_DONTUNMAP) && o != n)
+		return 0;
+	if (flags & MREMAP_FIXED)
+		return o != n;
+	return n > o || (flags & MREMAP_DONTUNMAP);
+}
+
+struct edge_ctx {
+	const struct sig_pieces *pc;
+	uintptr_t at;		/* where the walk has got to */
+	int locked, unlocked;
+};
+
+/* Mark the part [a, b) of a mapping: locked (VM_LOCKED) or not. */
+static void edge_part(struct edge_ctx *c, uintptr_t a, uintptr_t b,
+		      int vm_locked)
+{
+	const struct sig_pieces *pc = c->pc;
+	uintptr_t covered = 0;
+
+	if (vm_locked) {
+		c->locked = 1;
+		return;
+	}
+	for (size_t i = 0; i < pc->n; i++) {
+		uintptr_t x = pc->start[i] > a ? pc->start[i] : a;
+		uintptr_t y = pc->end[i] < b ? pc->end[i] : b;
+
+		if (x < y)
+			covered += y - x;
+	}
+	if (covered)
+		c->locked = 1;
+	if (covered < b - a)
+		c->unlocked = 1;
+}
+
+static int edge_entry(const struct maps_entry *m, void *arg)
+{
+	struct edge_ctx *c = arg;
+
+	if (m->start > c->at)
+		c->unlocked = 1;	/* a hole: the kernel's EFAULT anyway */
+	edge_part(c, m->start, m->end,
+		  sys_msync((void *)m->start, m->end - m->start,
+			    MS_INVALIDATE) == -EBUSY);
+	c->at = m->end;
+	return c->locked && c->unlocked;
+}
+
+int sig_remap_crosses_lock(uintptr_t s, size_t old_len, size_t new_len,
+			   int flags, const struct sig_pieces *pc)
+{
+	uintptr_t e = page_up(s + old_len);
+	struct edge_ctx c = { .pc = pc, .at = s };
+
+	if (!needs_one_vma(old_len, new_len, flags))
+		return 0;
+	if (maps_walk(s, e, edge_entry, &c) < 0)
+		return 0;
+	if (c.at < e)
+		c.unlocked = 1;
+	return c.locked && c.unlocked;
+}
+
 long sig_remap_pieces(void *old, size_t old_len, size_t new_len, int flags,
 		      void *new_addr, const struct sig_pieces *pc)
 {

@@ -968,9 +968,11 @@ static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 	 * locked the ordinary way is locked again, as the table's pieces
 	 * are registered again.
 	 */
+	sig_pieces_collect(&pc, s, e);
+	if (old_len && sig_remap_crosses_lock(s, old_len, new_len, flags, &pc))
+		return -EFAULT;
 	if (old_len)
 		maps_walk(s, e, keep_ordinary, &ord);
-	sig_pieces_collect(&pc, s, e);
 	sig_release(s, e, 0);
 	if (old_len)
 		sys_munlock((void *)s, e - s);

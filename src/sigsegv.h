@@ -216,6 +216,15 @@ void sig_pieces_collect(struct sig_pieces *pc, uintptr_t s, uintptr_t e);
 long sig_remap_pieces(void *old, size_t old_len, size_t new_len, int flags,
 		      void *new_addr, const struct sig_pieces *pc);
 
+/*
+ * Would the kernel's own lock-on-fault keep [s, s + old_len) in VMAs
+ * split at the edge of a locked range (managed: pc, its pieces before
+ * the release; or VM_LOCKED), where this call needs one? Then it
+ * answers EFAULT. Table lock held, before the release.
+ */
+int sig_remap_crosses_lock(uintptr_t s, size_t old_len, size_t new_len,
+			   int flags, const struct sig_pieces *pc);
+
 /* ---- lockall.c -------------------------------------------------- */
 
 int sig_mlockall(int flags);

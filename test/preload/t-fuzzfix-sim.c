@@ -26,6 +26,14 @@
  * too. Seen as the kernel's refusal of MADV_DONTNEED on locked
  * memory (EINVAL), and the bytes kept.
  *
+ * D (defect d, the other way): an mremap across the edge of a locked
+ * range. The kernel's lock-on-fault keeps the locked part a VMA of its
+ * own, so a call that needs one VMA (growth, a move with a new length)
+ * gets EFAULT; the emulation opened and unlocked the old range first,
+ * which made it one VMA, and the kernel grew or moved it (the fuzzer's
+ * sim43-ret_mremap.case). A pure move (MREMAP_FIXED, same length) and
+ * a shrink cross edges on this kernel, and still do.
+ *
  * F5: under mlockall(MCL_FUTURE) made lock-on-fault, mmap(MAP_POPULATE)
  * fills nothing: the kernel's populate skips lock-on-fault mappings.
  * Seen with mincore (anonymous memory: the page tables).
@@ -154,6 +162,52 @@ static void f3_mremap(int fd)
 	munmap(m, 8 * pg);
 }
 
+/* 8 pages, the last 4 locked: anonymous, or the file's (private). */
+static char *edge_map(int fd)
+{
+	char *m = mmap(NULL, 8 * pg, PROT_READ | PROT_WRITE,
+		       fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_PRIVATE, fd,
+		       0);
+
+	if (m == MAP_FAILED || mlock(m + 4 * pg, 4 * pg))
+		bail("mmap, mlock");
+	return m;
+}
+
+static void edge_call(int fd, const char *what, size_t from, size_t to,
+		      int flags, int want)
+{
+	char *m = edge_map(fd), *d = NULL;
+	void *p;
+	int e;
+
+	if (flags & MREMAP_FIXED) {
+		d = mmap(NULL, 16 * pg, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (d == MAP_FAILED)
+			bail("mmap");
+	}
+	errno = 0;
+	p = mremap(m, from * pg, to * pg, flags, d);
+	e = p == MAP_FAILED ? errno : 0;
+	ok(e == want, "D: mremap %s of the %s mapping across a lock edge: %s, as the kernel's lock-on-fault: %s",
+	   what, fd < 0 ? "anonymous" : "file", strerror(e), strerror(want));
+	munmap(p == MAP_FAILED ? m : p, 16 * pg);
+	munmap(m, 8 * pg);
+	if (d)
+		munmap(d, 16 * pg);
+}
+
+static void lock_edge(int fd)
+{
+	edge_call(fd, "grow (MAYMOVE)", 5, 7, MREMAP_MAYMOVE, EFAULT);
+	edge_call(fd, "grow in place", 6, 7, 0, EFAULT);
+	edge_call(fd, "grow to a fixed place", 6, 7,
+		  MREMAP_MAYMOVE | MREMAP_FIXED, EFAULT);
+	edge_call(fd, "pure move", 6, 6, MREMAP_MAYMOVE | MREMAP_FIXED, 0);
+	edge_call(fd, "shrink", 6, 5, 0, 0);
+}
+
 static void f5(void)
 {
 	unsigned char v[16];
@@ -216,7 +270,7 @@ int main(void)
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(18);
+	plan(28);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -258,6 +312,8 @@ int main(void)
 	munmap(sh, NPG * pg);
 	f3();
 	f3_mremap(fd);
+	lock_edge(-1);
+	lock_edge(fd);
 	close(fd);
 	close(out);
 	f5();
