@@ -424,10 +424,70 @@ static void op_mmap_fixed(int i, const struct fz_op *o, const char *d)
 		}
 }
 
+/*
+ * Is [a, a + len) in several VMAs that differ in nothing /proc/self/smaps
+ * shows (protection, file, offset, VmFlags)? Then the kernel keeps them
+ * apart only by their anon_vma, which no program (and not the library)
+ * can see, and an mremap that needs one VMA gets EFAULT from it: the
+ * tag names the BUGS entry of liblockonfault(7). Any visible edge in
+ * the range (a lock, a protection) and there is no tag: the library
+ * must answer as the kernel does there. Only the reference tags: an
+ * EFAULT the library gets from splits of its own is its to avoid
+ * (remap.c), and run-fuzz.sh compares lines without their tags.
+ */
+struct vma_line {
+	unsigned long start, end, off, inode;
+	char perms[8], dev[16], flags[200];
+};
+
+static int anon_split(unsigned long a, unsigned long len)
+{
+	unsigned long e = a + ((len + FZ_PAGE - 1) & ~(FZ_PAGE - 1));
+	struct vma_line prev = { 0 }, cur = { 0 };
+	unsigned long first = 0;
+	int n = 0, visible = 0, have = 0;
+	char line[512];
+	FILE *f;
+
+	if (!len || e < a || !(f = fopen("/proc/self/smaps", "re")))
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		struct vma_line v = { 0 };
+
+		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &v.start, &v.end,
+			   v.perms, &v.off, v.dev, &v.inode) == 6) {
+			if (v.start >= e)
+				break;
+			have = v.end > a;
+			if (have)
+				cur = v;
+			continue;
+		}
+		if (!have || strncmp(line, "VmFlags:", 8))
+			continue;
+		snprintf(cur.flags, sizeof(cur.flags), "%.190s", line + 8);
+		if (!n)
+			first = cur.start;
+		if (n++ && (prev.end != cur.start ||
+			    strcmp(prev.perms, cur.perms) ||
+			    strcmp(prev.dev, cur.dev) || prev.inode != cur.inode ||
+			    (cur.inode && /* maps shows anonymous offsets as 0 */
+			     prev.off + (prev.end - prev.start) != cur.off) ||
+			    strcmp(prev.flags, cur.flags)))
+			visible = 1;
+		prev = cur;
+		have = 0;
+	}
+	fclose(f);
+	return n > 1 && !visible && first <= a && prev.end >= e;
+}
+
 static void op_mremap(int i, const struct fz_op *o, const char *d)
 {
 	unsigned long a = rt[o->r].addr + (unsigned long)o->off;
 	unsigned long dest = region(o->q) + FZ_REGION / 2;
+	const char *tag = ref_mode && anon_split(a, o->len)
+				  ? " [class=anon-vma-split]" : "";
 	void *p = MAP_FAILED;
 	int e;
 
@@ -447,7 +507,7 @@ static void op_mremap(int i, const struct fz_op *o, const char *d)
 	}
 	e = errno;
 	if (p == MAP_FAILED) {
-		res(i, d, -1, e, "");
+		res(i, d, -1, e, tag);
 		return;
 	}
 	if (o->arg == RM_MAYMOVE && (unsigned long)p != a) {
