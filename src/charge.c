@@ -14,6 +14,12 @@
  *  - mlockall(MCL_CURRENT): the whole address space (VmSize) must fit.
  *  - a mapping made under MCL_FUTURE: locked + its pages over the limit
  *    is EAGAIN.
+ *  - mmap(MAP_FIXED|MAP_LOCKED), under every engine (charge_map_locked):
+ *    the kernel checks the limit before it replaces the old mapping,
+ *    which cannot be undone, so its answer is needed before the mmap
+ *    without MAP_LOCKED: a limit of 0 without CAP_IPC_LOCK is EPERM,
+ *    locked + its pages over the limit EAGAIN (can_do_mlock and
+ *    mlock_future_ok in mm/mmap.c).
  * A limit of 0 without CAP_IPC_LOCK is EPERM, which the callers take
  * from the kernel itself (an mlock of no bytes).
  *
@@ -150,4 +156,11 @@ int charge_future(size_t len)
 	unsigned long pages = page_up(len) >> lof_page_shift;
 
 	return locked >= 0 && over((unsigned long)locked + pages) ? -EAGAIN : 0;
+}
+
+int charge_map_locked(size_t len)
+{
+	if (!kernel_cap_ipc_lock() && kernel_memlock_limit() == 0)
+		return -EPERM;
+	return charge_future(len);
 }

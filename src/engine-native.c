@@ -19,7 +19,13 @@
  *    was, said once.
  *  - mmap(MAP_LOCKED) becomes mmap without it, then mlock2(MLOCK_ONFAULT)
  *    on the result; a refusal unmaps it again and answers as mmap does
- *    (EPERM, else EAGAIN).
+ *    (EPERM, else EAGAIN). With MAP_FIXED the old mapping is gone once
+ *    the mmap is made, so the limit is checked first by the kernel's
+ *    rules (charge_map_locked): over it, the call goes to the kernel as
+ *    it is, which refuses before it touches the old mapping, with its
+ *    own errno (EPERM, EAGAIN, or what it says of the arguments first).
+ *    Should the lock still fail (another thread locked more in between),
+ *    the new mapping stays, unlocked, and that is said once.
  * MIN_SIZE does not apply: lock-on-fault costs nothing here.
  */
 #include "config.h"
@@ -31,6 +37,8 @@
 #include "log.h"
 #include "maps.h"
 #include "region.h"
+#include "sigsegv.h"
+#include "stats.h"
 #include "sys.h"
 
 
@@ -89,17 +97,18 @@ long native_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	long p;
 	int r;
 
-	/*
-	 * MAP_FIXED|MAP_LOCKED goes to the kernel as it is: it checks the
-	 * limit before replacing the old mapping, which we cannot undo.
-	 */
-	if (!(flags & MAP_LOCKED) || (flags & MAP_FIXED))
+	if (!(flags & MAP_LOCKED) ||
+	    ((flags & MAP_FIXED) && charge_map_locked(len)))
 		return sys_mmap(addr, len, prot, flags, fd, off);
 	p = sys_mmap(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
 	if (p < 0 && p > -4096)
 		return p;
 	r = sys_mlock2((void *)p, len, MLOCK_ONFAULT);
-	if (r) {
+	if (r && (flags & MAP_FIXED)) {
+		stat_add(failures, 1);
+		log_warn_once("mmap(MAP_FIXED|MAP_LOCKED): the old mapping is replaced, the new one cannot be locked (errno %d)",
+			      -r);
+	} else if (r) {
 		sys_munmap((void *)p, len);
 		return r == -EPERM ? -EPERM : -EAGAIN;
 	}

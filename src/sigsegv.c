@@ -1087,17 +1087,32 @@ static long mmap_managed(void *addr, size_t len, int prot, int flags, int fd,
 	int r;
 
 	/*
-	 * MAP_FIXED|MAP_LOCKED goes to the kernel as it is: it checks the
-	 * limit before replacing the old mapping, which we cannot undo.
+	 * MAP_FIXED|MAP_LOCKED: the kernel checks the limit before it
+	 * replaces the old mapping, which cannot be undone; so the limit
+	 * is checked first by its rules, and over it the call goes to the
+	 * kernel as it is, to be refused with the kernel's errno and
+	 * nothing changed (engine-native.c says the same).
 	 */
-	if ((flags & MAP_LOCKED) && !(flags & MAP_FIXED) &&
-	    len >= lof_config.min_size) {
+	if ((flags & (MAP_LOCKED | MAP_FIXED)) == (MAP_LOCKED | MAP_FIXED) &&
+	    !bounds(addr, len, &s, &e) && charge_map_locked(len)) {
+		region_lock(&saved);
+		p = sys_mmap(addr, len, prot, flags, fd, off);
+		if (!(p < 0 && p > -4096))
+			sig_forget(s, e);	/* it did fit after all */
+		region_unlock(&saved);
+		return p;
+	}
+	if ((flags & MAP_LOCKED) && len >= lof_config.min_size) {
 		p = mmap_managed(addr, len, prot, flags & ~MAP_LOCKED, fd, off);
 		if (p < 0 && p > -4096)
 			return p;
 		r = lock_range((void *)p, len, (uintptr_t)p,
 			       page_up((uintptr_t)p + len), 0);
-		if (r) {
+		if (r && (flags & MAP_FIXED)) {
+			stat_add(failures, 1);
+			log_warn_once("mmap(MAP_FIXED|MAP_LOCKED): the old mapping is replaced, the new one cannot be locked (errno %d)",
+				      -r);
+		} else if (r) {
 			/* As mmap(MAP_LOCKED) fails: EPERM, else EAGAIN. */
 			sys_munmap((void *)p, len);
 			return r == -EPERM ? -EPERM : -EAGAIN;

@@ -252,6 +252,12 @@ int charge_all(void);
 /* An mmap of len bytes under MCL_FUTURE: -EAGAIN if over the limit. */
 int charge_future(size_t len);
 
+/*
+ * mmap(MAP_LOCKED) of len bytes, as the kernel checks it before it maps
+ * anything: 0, -EPERM or -EAGAIN. Any engine; not in a signal handler.
+ */
+int charge_map_locked(size_t len);
+
 /* ---- present.c -------------------------------------------------- */
 
 /*

@@ -24,7 +24,6 @@
 
 struct fz_page *fz_pages;
 uint8_t *fz_file;
-uint8_t fz_file_eager[FZ_FILE_PAGES];
 
 uint8_t fz_file_byte(unsigned long off)
 {

@@ -15,10 +15,6 @@
  * between two correct runs. KPF_MLOCKED is set at once, but cleared
  * through the same batches: drain() empties them before a checkpoint.
  *
- * Pages mapped by MAP_FIXED|MAP_LOCKED, and file pages such a mapping
- * held, wherever they are mapped, carry the tag
- * "[class=map-fixed-locked]": the library passes that call to the
- * kernel as it is (liblockonfault(7)), which populates and locks them.
  * Untouched pages are left out: their presence may differ where
  * liblockonfault(7) documents it, and the program never observed them.
  */
@@ -160,10 +156,6 @@ void fz_lockstate(int idx)
 			continue;
 		}
 		state_str(FZ_ARENA_BASE + i * FZ_PAGE, s);
-		if (p->eager || ((p->kind == K_FILE_S ||
-				  (p->kind == K_FILE_P && !p->cow)) &&
-				 p->fpg < FZ_FILE_PAGES && fz_file_eager[p->fpg]))
-			strcat(s, " [class=map-fixed-locked]");
 		if (run_n && !strcmp(s, run_s)) {
 			run_n++;
 			continue;

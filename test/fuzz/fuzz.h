@@ -79,7 +79,6 @@ struct fz_page {
 	uint8_t touched;	/* the program accessed it since it was mapped */
 	uint8_t unknown;	/* contents not modelled: not checked */
 	uint8_t cow;		/* file private: data holds the private copy */
-	uint8_t eager;		/* mapped by MAP_FIXED|MAP_LOCKED (see trace) */
 	uint32_t fpg;		/* file page (file kinds), object page (K_ANON_S) */
 	uint32_t objpages;	/* K_ANON_S: pages in its object; past: SIGBUS */
 	uint8_t *data;		/* anon / cow copy; NULL: zero (anon) */
@@ -87,7 +86,6 @@ struct fz_page {
 
 extern struct fz_page *fz_pages;
 extern uint8_t *fz_file;	/* the data file's content */
-extern uint8_t fz_file_eager[FZ_FILE_PAGES];	/* held by MAP_FIXED|MAP_LOCKED */
 
 void fz_model_init(void);
 struct fz_page *fz_pg(unsigned long addr);	/* NULL outside arena */

@@ -409,19 +409,6 @@ static void op_mmap_fixed(int i, const struct fz_op *o, const char *d)
 	}
 	fz_out("#%d %s = %s", i, d, aoff((unsigned long)p));
 	fz_model_map((unsigned long)p, o->len, o->kind, o->prot, o->foff);
-	if (o->flags & MAP_LOCKED)
-		for (unsigned long x = (unsigned long)p; x < (unsigned long)p + o->len;
-		     x += FZ_PAGE) {
-			struct fz_page *q = fz_pg(x);
-
-			if (!q)
-				continue;
-			q->eager = 1;
-			/* Its file pages are locked wherever they are mapped. */
-			if ((q->kind == K_FILE_S || q->kind == K_FILE_P) &&
-			    q->fpg < FZ_FILE_PAGES)
-				fz_file_eager[q->fpg] = 1;
-		}
 }
 
 /*

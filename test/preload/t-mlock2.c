@@ -7,7 +7,8 @@
  * returns 0, the kernel marks the range (VmFlags lo, VmLck charged for
  * the whole range) but nothing is made present; touching one page makes
  * that page, and only it, present and mlocked; munlock() unlocks it and
- * keeps its data. mmap(MAP_LOCKED) is lazy the same way. Pages present
+ * keeps its data. mmap(MAP_LOCKED) is lazy the same way, with MAP_FIXED
+ * over a mapping too. Pages present
  * before the lock call are locked at once without being touched again.
  * Unknown mlock2 flags give EINVAL and lock nothing. Unaligned addresses
  * and lengths round out to whole pages. A forked child can touch pending
@@ -121,33 +122,46 @@ static void lazy_cycle(enum lockfn fn)
 	munmap(p, len);
 }
 
-/* mmap(MAP_LOCKED): 5 tests. */
-static void map_locked(void)
+/*
+ * mmap(MAP_LOCKED), and mmap(MAP_FIXED|MAP_LOCKED) over a mapping whose
+ * pages are all present: 5 tests each.
+ */
+static void map_locked(int fixed)
 {
+	const char *name = fixed ? "mmap(MAP_FIXED|MAP_LOCKED)"
+				 : "mmap(MAP_LOCKED)";
 	size_t len = NPG * pg, present;
+	char *p = NULL, *old = NULL;
 	long locked;
-	char *p;
 
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
-	if (!ok(p != MAP_FAILED, "mmap(MAP_LOCKED) succeeds (errno %d)",
-		p == MAP_FAILED ? errno : 0)) {
+	if (fixed) {
+		old = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (old == MAP_FAILED)
+			bail("mmap: %s", strerror(errno));
+		memset(old, 0x77, len);
+	}
+	p = mmap(old, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED |
+			 (fixed ? MAP_FIXED : 0), -1, 0);
+	if (!ok(p != MAP_FAILED && (!fixed || p == old),
+		"%s succeeds (errno %d)", name, p == MAP_FAILED ? errno : 0)) {
 		skip(4, "no mapping");
 		return;
 	}
-	ok(probe_vmflag(p, "lo") == 1, "mmap(MAP_LOCKED): VmFlags lo");
+	ok(probe_vmflag(p, "lo") == 1, "%s: VmFlags lo", name);
 	locked = probe_locked_kb(p, len);
 	present = count_present(p, NPG);
-	ok(locked == 0 && present == 0, "mmap(MAP_LOCKED): lazy: Locked %ld "
-	   "kB, %zu pages present", locked, present);
+	ok(locked == 0 && present == 0, "%s: lazy: Locked %ld "
+	   "kB, %zu pages present", name, locked, present);
 	*word(p, 5) = 0x5555;
 	ok(probe_page_locked(p + 5 * pg) == 1 && *word(p, 5) == 0x5555,
-	   "mmap(MAP_LOCKED): the touched page is mlocked");
+	   "%s: the touched page is mlocked", name);
 	locked = probe_locked_kb(p, len);
 	present = count_present(p, NPG);
 	ok(present == 1 && locked == (long)(pg / 1024),
-	   "mmap(MAP_LOCKED): only the touched page present and locked (%zu "
-	   "present, Locked %ld kB)", present, locked);
+	   "%s: only the touched page present and locked (%zu "
+	   "present, Locked %ld kB)", name, present, locked);
 	munmap(p, len);
 }
 
@@ -294,7 +308,7 @@ static void forked(void)
 
 int main(void)
 {
-	plan(46);
+	plan(51);
 	probe_require_preloaded();
 	alarm(60);
 	pg = probe_page_size();
@@ -302,7 +316,8 @@ int main(void)
 	lazy_cycle(LF_MLOCK);
 	lazy_cycle(LF_MLOCK2_0);
 	lazy_cycle(LF_MLOCK2_ONFAULT);
-	map_locked();
+	map_locked(0);
+	map_locked(1);
 	present_before(LF_MLOCK);
 	present_before(LF_MLOCK2_ONFAULT);
 	bad_flags();

@@ -15,7 +15,9 @@
  * Covered: a limit of 0 (EPERM for mlock, mlock2, mmap(MAP_LOCKED),
  * every mlockall; munlock and munlockall still allowed), a 64 KiB limit
  * (under, at and over it; a relock not charged twice; MAP_LOCKED over
- * it is EAGAIN; mlockall(MCL_CURRENT) over it is ENOMEM; MCL_FUTURE
+ * it is EAGAIN, and with MAP_FIXED over a mapping it leaves that
+ * mapping and its data alone, since the library checks the limit
+ * before it replaces anything; mlockall(MCL_CURRENT) over it is ENOMEM; MCL_FUTURE
  * charges later mappings, EAGAIN over the limit; 4 MiB: MCL_FUTURE and
  * a mapping under it; 8 MiB (the hard limit here, which a root without
  * CAP_SYS_RESOURCE cannot raise) is above this small program's whole
@@ -53,7 +55,7 @@
 
 enum op {
 	OP_MLOCK, OP_MLOCK2_0, OP_MLOCK2_ONFAULT, OP_MLOCK_TWICE,
-	OP_MMAP_LOCKED, OP_MLOCKALL, OP_MLOCKALL_MMAP, OP_MUNLOCK,
+	OP_MMAP_LOCKED, OP_MMAP_FIXED_LOCKED, OP_MLOCKALL, OP_MLOCKALL_MMAP, OP_MUNLOCK,
 	OP_MUNLOCKALL,
 };
 
@@ -73,6 +75,8 @@ static const struct ucase cases[] = {
 	{ "limit 0: mlock2(MLOCK_ONFAULT)", 0, OP_MLOCK2_ONFAULT, 16 * KB, 0,
 	  EPERM, 0 },
 	{ "limit 0: mmap(MAP_LOCKED)", 0, OP_MMAP_LOCKED, MB, 0, EPERM, 0 },
+	{ "limit 0: mmap(MAP_FIXED|MAP_LOCKED) over a mapping", 0,
+	  OP_MMAP_FIXED_LOCKED, MB, 0, EPERM, 0 },
 	{ "limit 0: mlockall(MCL_CURRENT)", 0, OP_MLOCKALL, 0, MCL_CURRENT,
 	  EPERM, 0 },
 	{ "limit 0: mlockall(MCL_CURRENT|MCL_ONFAULT)", 0, OP_MLOCKALL, 0,
@@ -96,6 +100,10 @@ static const struct ucase cases[] = {
 	  0, 0, 32 },
 	{ "limit 64K: mmap(MAP_LOCKED) 1M", 64 * KB, OP_MMAP_LOCKED, MB, 0,
 	  EAGAIN, 0 },
+	{ "limit 64K: mmap(MAP_FIXED|MAP_LOCKED) 32K over a mapping", 64 * KB,
+	  OP_MMAP_FIXED_LOCKED, 32 * KB, 0, 0, 32 },
+	{ "limit 64K: mmap(MAP_FIXED|MAP_LOCKED) 1M over a mapping", 64 * KB,
+	  OP_MMAP_FIXED_LOCKED, MB, 0, EAGAIN, 0 },
 	{ "limit 64K: mlockall(MCL_CURRENT)", 64 * KB, OP_MLOCKALL, 0,
 	  MCL_CURRENT, ENOMEM, 0 },
 	{ "limit 64K: mlockall(MCL_CURRENT|MCL_ONFAULT)", 64 * KB, OP_MLOCKALL,
@@ -127,6 +135,7 @@ struct out {
 	long ret;
 	long err;
 	long vm;
+	int byte;	/* the first byte of the old mapping afterwards */
 };
 
 struct result {
@@ -174,6 +183,9 @@ static void one(const struct ucase *c, int lib, struct out *o)
 	void *m = MAP_FAILED;
 	int mf = MAP_PRIVATE | MAP_ANONYMOUS;
 
+	if (p == MAP_FAILED)
+		_exit(3);
+	p[0] = 0x5a;
 	errno = 0;
 	switch (c->op) {
 	case OP_MLOCK:
@@ -195,6 +207,12 @@ static void one(const struct ucase *c, int lib, struct out *o)
 						  mf | MAP_LOCKED, -1, 0);
 		r = m == MAP_FAILED ? -1 : 0;
 		break;
+	case OP_MMAP_FIXED_LOCKED:
+		r = (lib ? mmap : probe_sys_mmap)(p, c->len,
+						  PROT_READ | PROT_WRITE,
+						  mf | MAP_FIXED | MAP_LOCKED,
+						  -1, 0) == p ? 0 : -1;
+		break;
 	case OP_MLOCKALL:
 		r = (lib ? mlockall : probe_sys_mlockall)(c->flags);
 		break;
@@ -215,6 +233,7 @@ static void one(const struct ucase *c, int lib, struct out *o)
 		break;
 	}
 	record(o, r == 0, before);
+	o->byte = p[0];
 	(lib ? munlockall : probe_sys_munlockall)();
 	if (m != MAP_FAILED)
 		munmap(m, c->len);
@@ -282,7 +301,7 @@ int main(void)
 		const struct ucase *c = &cases[i];
 		const struct out *l = &results[i].lib, *k = &results[i].sys;
 		struct out rule = { c->err ? -1 : 0, c->err,
-				    c->vm == NO_VM ? 0 : c->vm };
+				    c->vm == NO_VM ? 0 : c->vm, 0 };
 		char buf[64];
 		int st = probe_fork(child, (void *)c);
 
@@ -299,10 +318,15 @@ int main(void)
 			diag("%s: the kernel gives %s (VmLck +%ld kB), the rule %s (+%ld kB); VmSize was %ld kB",
 			     c->name, ename(k->err), k->vm, ename(c->err),
 			     c->vm, results[i].vmsize);
+		if (k == &rule)
+			rule.byte = l->byte;	/* no reference for the data */
 		ok(l->ret == k->ret && l->err == k->err &&
-		   (c->vm == NO_VM || l->vm == k->vm) && k->err == c->err,
-		   "%s: %s, VmLck +%ld kB (kernel %s, +%ld kB)", c->name,
-		   ename(l->err), l->vm, ename(k->err), k->vm);
+		   (c->vm == NO_VM || l->vm == k->vm) && k->err == c->err &&
+		   l->byte == k->byte,
+		   "%s: %s, VmLck +%ld kB, old data %s (kernel %s, +%ld kB, %s)",
+		   c->name, ename(l->err), l->vm,
+		   l->byte == 0x5a ? "kept" : "replaced", ename(k->err), k->vm,
+		   k->byte == 0x5a ? "kept" : "replaced");
 	}
 	return done();
 }
