@@ -26,6 +26,17 @@
  *    pieces moved already go back, and the kernel's errno is returned.
  * Anything else keeps the kernel's EFAULT.
  *
+ * The pieces may outlive the table: once the program unlocks the range
+ * (munlock, munlockall) nothing managed is left, but the VMAs the
+ * engine cut stay apart where their anon_vmas differ, and the kernel
+ * refuses an mremap it grows in place under its own lock-on-fault
+ * (the fuzzer's sim43 ret:mremap, got EFAULT). So every private range
+ * the engine cuts is remembered as a scar (sig_scar), and a kernel
+ * EFAULT inside one scar is treated as inside one managed piece. The
+ * list is bounded: when it is full the two closest scars become one,
+ * which can only widen what is taken for one range, the difference
+ * below.
+ *
  * Known difference: two mappings the program made side by side, both
  * locked, that the kernel keeps apart only by their anon_vma, look to
  * the engine like one range it split, so an mremap across them moves
@@ -174,11 +185,68 @@ static int same_hints(uintptr_t s, uintptr_t e)
 	return !c.differ;
 }
 
-/* Is [s, e) inside one managed piece (what the kernel keeps one VMA)? */
-static int inside_one(const struct sig_pieces *pc, uintptr_t s, uintptr_t e)
+/* Private ranges the engine cut into pieces; table lock held. */
+static struct sig_pieces scars;
+
+void sig_scar(uintptr_t s, uintptr_t e)
+{
+	size_t i, j, best = 0;
+	uintptr_t gap = UINTPTR_MAX;
+
+	for (i = 0; i < scars.n; i++)
+		if (scars.start[i] <= e && s <= scars.end[i])
+			break;
+	if (i < scars.n) {	/* overlaps or touches: widen that one */
+		if (s < scars.start[i])
+			scars.start[i] = s;
+		if (e > scars.end[i])
+			scars.end[i] = e;
+		return;
+	}
+	if (scars.n == ARRAY_SIZE(scars.start)) {
+		/* Full: the two closest become one (in address order). */
+		for (i = 0; i < scars.n; i++)
+			for (j = 0; j < scars.n; j++) {
+				uintptr_t d;
+
+				if (scars.start[j] < scars.end[i])
+					continue;
+				d = scars.start[j] - scars.end[i];
+				if (d < gap) {
+					gap = d;
+					best = i * scars.n + j;
+				}
+			}
+		i = best / scars.n;
+		j = best % scars.n;
+		scars.end[i] = scars.end[j];
+		scars.start[j] = scars.start[--scars.n];
+		scars.end[j] = scars.end[scars.n];
+	}
+	scars.start[scars.n] = s;
+	scars.end[scars.n++] = e;
+}
+
+int sig_scarred(uintptr_t s, uintptr_t e)
+{
+	for (size_t i = 0; i < scars.n; i++)
+		if (scars.start[i] < e && s < scars.end[i])
+			return 1;
+	return 0;
+}
+
+/*
+ * Is [s, e) inside one managed piece (what the kernel keeps one VMA),
+ * or, where the caller found no lock edge in it, inside one scar?
+ */
+static int inside_one(const struct sig_pieces *pc, uintptr_t s, uintptr_t e,
+		      int scar_ok)
 {
 	for (size_t i = 0; i < pc->n; i++)
 		if (pc->start[i] <= s && e <= pc->end[i])
+			return 1;
+	for (size_t i = 0; scar_ok && i < scars.n; i++)
+		if (scars.start[i] <= s && e <= scars.end[i])
 			return 1;
 	return 0;
 }
@@ -255,14 +323,17 @@ static long move(const struct vmas *w, uintptr_t s, uintptr_t e, size_t n,
  * gone, and the kernel would grow or move what it refuses under its
  * own lock-on-fault (issue 12 d, the fuzzer's sim43 ret:mremap).
  *
- * Which calls need one VMA, as Linux 6.18 answers (probed across an
- * MLOCK_ONFAULT edge): growth (in place or MREMAP_MAYMOVE), and any
- * move to a new address (MREMAP_FIXED, MREMAP_DONTUNMAP) but a pure
- * move (MREMAP_FIXED, same length), which the kernel does VMA by VMA
- * since Linux 6.17. A shrink in place or a same-length call without a
- * new address never looks.
+ * Which calls need one VMA, and over how much of the old range, as
+ * Linux 6.18 answers (probed across an MLOCK_ONFAULT edge): growth (in
+ * place or MREMAP_MAYMOVE) over the old range; a move to a new address
+ * (MREMAP_FIXED, MREMAP_DONTUNMAP) over the old range, or over its
+ * first new_len bytes when it shrinks (the kernel cuts the tail off
+ * first); never a pure move (MREMAP_FIXED, same length), which the
+ * kernel does VMA by VMA since Linux 6.17, nor a shrink in place or a
+ * same-length call without a new address.
+ * Return: the length from the old address that must be one VMA, or 0.
  */
-static int needs_one_vma(size_t old_len, size_t new_len, int flags)
+static size_t needs_one_vma(size_t old_len, size_t new_len, int flags)
 {
 	size_t o = page_up(old_len), n = page_up(new_len);
 
@@ -275,8 +346,8 @@ static int needs_one_vma(size_t old_len, size_t new_len, int flags)
 	if ((flags & MREMAP_DONTUNMAP) && o != n)
 		return 0;
 	if (flags & MREMAP_FIXED)
-		return o != n;
-	return n > o || (flags & MREMAP_DONTUNMAP);
+		return o == n ? 0 : n < o ? n : o;
+	return n > o || (flags & MREMAP_DONTUNMAP) ? o : 0;
 }
 
 struct edge_ctx {
@@ -325,10 +396,11 @@ static int edge_entry(const struct maps_entry *m, void *arg)
 int sig_remap_crosses_lock(uintptr_t s, size_t old_len, size_t new_len,
 			   int flags, const struct sig_pieces *pc)
 {
-	uintptr_t e = page_up(s + old_len);
+	size_t len = needs_one_vma(old_len, new_len, flags);
+	uintptr_t e = s + len;
 	struct edge_ctx c = { .pc = pc, .at = s };
 
-	if (!needs_one_vma(old_len, new_len, flags))
+	if (!len)
 		return 0;
 	if (maps_walk(s, e, edge_entry, &c) < 0)
 		return 0;
@@ -338,7 +410,7 @@ int sig_remap_crosses_lock(uintptr_t s, size_t old_len, size_t new_len,
 }
 
 long sig_remap_pieces(void *old, size_t old_len, size_t new_len, int flags,
-		      void *new_addr, const struct sig_pieces *pc)
+		      void *new_addr, const struct sig_pieces *pc, int scar_ok)
 {
 	long p = sys_mremap(old, old_len, new_len, flags, new_addr);
 	uintptr_t s = (uintptr_t)old, e = page_up(s + old_len), d;
@@ -351,7 +423,7 @@ long sig_remap_pieces(void *old, size_t old_len, size_t new_len, int flags,
 	if (maps_walk(s, e, collect, &w) || w.overflow || !w.n ||
 	    w.v[0].start != s || w.v[w.n - 1].end != e)
 		return p;
-	if (!inside_one(pc, s, e))
+	if (!inside_one(pc, s, e, scar_ok))
 		return p;
 	for (size_t i = 1; i < w.n; i++)
 		if (!joinable(&w.v[i - 1], &w.v[i]))

@@ -545,6 +545,8 @@ int sig_register_piece(const struct maps_entry *e, void *arg)
 	    region_insert(&lof_regions, e->start, e->end, e->prot,
 			  sig_region_flags(e)) == 0) {
 		sig_unsettle(1);
+		if (!e->shared)	/* its pieces may keep anon_vmas apart */
+			sig_scar(e->start, e->end);
 		r = sig_relazy() ? pend_absent(e) :
 			sys_mprotect((void *)e->start, e->end - e->start,
 				     PROT_NONE);
@@ -976,7 +978,7 @@ static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 	sig_release(s, e, 0);
 	if (old_len)
 		sys_munlock((void *)s, e - s);
-	p = sig_remap_pieces(old, old_len, new_len, flags, new_addr, &pc);
+	p = sig_remap_pieces(old, old_len, new_len, flags, new_addr, &pc, 1);
 	if (!old_len) {
 		/*
 		 * A second mapping of the same pages: the old one stays,
@@ -1050,6 +1052,27 @@ long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 		p = sys_mremap(old, old_len, new_len, flags, new_addr);
 		gen = region_gen(&lof_regions);
 		region_fast_exit(&saved);
+		/*
+		 * EFAULT over pieces the engine once cut, unlocked since
+		 * (remap.c, scars): done piece by piece under the lock.
+		 */
+		if (p == -EFAULT && old_len) {
+			region_lock(&saved);
+			pc.n = 0;
+			if (sig_scarred(s, e) &&
+			    !region_overlaps(&lof_regions, s, e) &&
+			    !sig_remap_crosses_lock(s, old_len, new_len, flags,
+						    &pc)) {
+				p = sig_remap_pieces(old, old_len, new_len,
+						     flags, new_addr, &pc, 1);
+				if (!(p < 0 && p > -4096))
+					sig_forget((uintptr_t)p,
+						   page_up((uintptr_t)p +
+							   new_len));
+			}
+			region_unlock(&saved);
+			return p;
+		}
 		/* Where it moved to, stale entries may lie (not if fixed). */
 		forget_stale(p, new_len, gen);
 		return p;
@@ -1059,12 +1082,15 @@ slow:
 	if (sig_relazy()) {
 		p = remap_lazy(old, old_len, new_len, flags, new_addr, s, e);
 	} else {
+		int edge;
+
 		sig_pieces_collect(&pc, s, e);
+		edge = sig_remap_crosses_lock(s, old_len, new_len, flags, &pc);
 		sig_release(s, e, 1);
 		if (flags & MREMAP_FIXED)
 			sig_release(ds, de, 0);
 		p = sig_remap_pieces(old, old_len, new_len, flags, new_addr,
-				     &pc);
+				     &pc, !edge);
 		/* The old range holds no entry now; the new one, stale ones. */
 		if (!(p < 0 && p > -4096))
 			sig_forget((uintptr_t)p, page_up((uintptr_t)p + new_len));

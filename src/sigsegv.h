@@ -210,11 +210,19 @@ void sig_pieces_collect(struct sig_pieces *pc, uintptr_t s, uintptr_t e);
  * The kernel's mremap of a released managed range; where it says
  * EFAULT only because the engine split the range into several VMAs
  * (pc: its pieces before the release), the same call done piece by
- * piece (remap.c). Table lock held.
+ * piece (remap.c); with scar_ok (the caller found no lock edge in the
+ * range, sig_remap_crosses_lock), inside a scar too. Table lock held.
  * Return: the new address or -errno.
  */
 long sig_remap_pieces(void *old, size_t old_len, size_t new_len, int flags,
-		      void *new_addr, const struct sig_pieces *pc);
+		      void *new_addr, const struct sig_pieces *pc, int scar_ok);
+
+/*
+ * Remember that the engine cut the private range [s, e) into several
+ * VMAs; does [s, e) meet such a range? (remap.c). Table lock held.
+ */
+void sig_scar(uintptr_t s, uintptr_t e);
+int sig_scarred(uintptr_t s, uintptr_t e);
 
 /*
  * Would the kernel's own lock-on-fault keep [s, s + old_len) in VMAs

@@ -32,7 +32,10 @@
  * gets EFAULT; the emulation opened and unlocked the old range first,
  * which made it one VMA, and the kernel grew or moved it (the fuzzer's
  * sim43-ret_mremap.case). A pure move (MREMAP_FIXED, same length) and
- * a shrink cross edges on this kernel, and still do.
+ * a shrink cross edges on this kernel, and still do; a move that
+ * shrinks needs only what is left to be one VMA. And the pieces the
+ * emulation cut must still count as one range after it unlocked them
+ * (remap.c, scars): their anon_vmas keep them apart in the kernel.
  *
  * F5: under mlockall(MCL_FUTURE) made lock-on-fault, mmap(MAP_POPULATE)
  * fills nothing: the kernel's populate skips lock-on-fault mappings.
@@ -192,8 +195,12 @@ static void edge_call(int fd, const char *what, size_t from, size_t to,
 	e = p == MAP_FAILED ? errno : 0;
 	ok(e == want, "D: mremap %s of the %s mapping across a lock edge: %s, as the kernel's lock-on-fault: %s",
 	   what, fd < 0 ? "anonymous" : "file", strerror(e), strerror(want));
-	munmap(p == MAP_FAILED ? m : p, 16 * pg);
-	munmap(m, 8 * pg);
+	if (p == MAP_FAILED || p == m) {
+		munmap(m, (to > 8 ? to : 8) * pg);
+	} else {
+		munmap(p, to * pg);
+		munmap(m + from * pg, (8 - from) * pg);	/* left behind */
+	}
 	if (d)
 		munmap(d, 16 * pg);
 }
@@ -206,6 +213,42 @@ static void lock_edge(int fd)
 		  MREMAP_MAYMOVE | MREMAP_FIXED, EFAULT);
 	edge_call(fd, "pure move", 6, 6, MREMAP_MAYMOVE | MREMAP_FIXED, 0);
 	edge_call(fd, "shrink", 6, 5, 0, 0);
+	edge_call(fd, "shrink to a fixed place, what is left unlocked", 6, 4,
+		  MREMAP_MAYMOVE | MREMAP_FIXED, 0);
+	edge_call(fd, "shrink to a fixed place, what is left across", 6, 5,
+		  MREMAP_MAYMOVE | MREMAP_FIXED, EFAULT);
+}
+
+/*
+ * Scars: a locked range touched at two places far apart (two batches,
+ * a pending piece between them), then unlocked and grown in place. The
+ * two batches were first written apart, so their anon_vmas differ and
+ * the kernel cannot merge the range again; under its own lock-on-fault
+ * it was one VMA all along, and the growth succeeds.
+ */
+static void scar_grow(void)
+{
+	char *m = mmap(NULL, 2 * NPG * pg, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p;
+	int e;
+
+	if (m == MAP_FAILED || munmap(m + NPG * pg, NPG * pg) ||
+	    mmap(m, NPG * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != m ||
+	    mlock(m, NPG * pg))
+		bail("mmap, mlock");
+	m[0] = 1;
+	m[(NPG - 2) * pg] = 2;
+	if (munlock(m, NPG * pg))
+		bail("munlock");
+	errno = 0;
+	p = mremap(m, NPG * pg, 2 * NPG * pg, 0);
+	e = p == MAP_FAILED ? errno : 0;
+	ok(p == m && m[0] == 1 && m[(NPG - 2) * pg] == 2,
+	   "D: a range locked, written at two places, unlocked, then grown in place: %s, as the kernel's lock-on-fault: success",
+	   strerror(e));
+	munmap(m, (p == m ? 2 : 1) * NPG * pg);
 }
 
 static void f5(void)
@@ -270,7 +313,7 @@ int main(void)
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(28);
+	plan(33);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -314,6 +357,7 @@ int main(void)
 	f3_mremap(fd);
 	lock_edge(-1);
 	lock_edge(fd);
+	scar_grow();
 	close(fd);
 	close(out);
 	f5();
