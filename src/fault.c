@@ -500,7 +500,8 @@ static void widen(const struct region *r, uintptr_t *lo, uintptr_t *hi)
 }
 
 /*
- * Open the pending pages of [addr, addr + len); ro: the kernel only
+ * Open the pending pages of [addr, addr + len), up to the first hole
+ * (unmapped memory) in it, where the kernel would stop; ro: the kernel only
  * reads them (write(2), send(2)), so a private file mapping under the
  * emulation is opened read-only (cow_exact).
  * Context: any, including signal handlers (async-signal-safe).
@@ -533,6 +534,16 @@ static void resolve(uintptr_t addr, size_t len, int ro)
 
 		int prot = r.prot;
 
+		/*
+		 * The kernel copies a buffer in order and stops at a hole
+		 * (EFAULT, or a short read): it touches nothing past one,
+		 * so nothing past one is opened. In emulation opening
+		 * private writable memory populates and locks it (the
+		 * fuzzer's seed 1306: a pread across an unmapped range).
+		 * msync(MS_ASYNC) only answers ENOMEM for a hole.
+		 */
+		if (lo > at && sys_msync((void *)at, lo - at, MS_ASYNC) == -ENOMEM)
+			break;
 		if (prot == PROT_NONE)
 			continue;
 		widen(&r, &lo, &hi);

@@ -29,7 +29,10 @@
  *    the kernel has no other way), errors ignored as the kernel's
  *    mlockall ignores them. A PROT_NONE reservation (malloc's arenas,
  *    thread stacks before glibc opens them) is marked VM_LOCKED that
- *    way too, so that what glibc opens in it later is locked.
+ *    way too, so that what glibc opens in it later is locked. In
+ *    emulation an entry also remembers it (sig_remember_none), as it
+ *    does for later PROT_NONE mappings under MCL_FUTURE: the program's
+ *    own mprotect then opens it lazily, never populated.
  *  - MCL_FUTURE: later mappings made through our mmap are locked the
  *    same way (sig_register_future). Those glibc makes inside itself
  *    are found after each allocation (interpose-malloc.c calls
@@ -208,6 +211,10 @@ static int lockall_batch_piece(const struct maps_entry *e, void *arg)
 	if (region_is_self(&lof_regions, e->start, e->end) ||
 	    altstack_within(e->start, e->end))
 		return 0;	/* our own memory */
+	/* Emulation: the program's own PROT_NONE, lock-on-fault. */
+	if (sig_emulate && e->prot == PROT_NONE &&
+	    len >= lof_config.min_size && sig_remember_none(e, c))
+		return 0;
 	if (sig_batch_lock && c->current && e->prot == PROT_NONE) {
 		/*
 		 * CHARGE=touched: the program's own PROT_NONE. Locking it

@@ -20,6 +20,9 @@
  *     MLOCK_ONFAULT does to them); only the absent ones become pending.
  *  3. Mappings it cannot protect (code, the stack in use, vdso, devices,
  *     our own memory) are locked the ordinary way, as the call asked.
+ *     In emulation the program's own PROT_NONE gets an entry too, with
+ *     no access (sig_remember_none), so that its mprotect goes through
+ *     the release below and is never populated by the kernel.
  *
  * Order of changes, for the handler's sake (fault.c): a range is added
  * to the table before it is protected, and made accessible before it
@@ -529,6 +532,36 @@ static int around_kept(const struct maps_entry *e, struct reg_ctx *c)
 	return 0;
 }
 
+/*
+ * Emulation: the program's own PROT_NONE in a range locked on fault.
+ * Locked with plain mlock alone it would be VM_LOCKED without ONFAULT,
+ * and the program's mprotect making a private piece of it writable
+ * would then have the kernel populate it (mprotect_fixup), where
+ * MLOCK_ONFAULT leaves it absent (the fuzzer's seed 4532). An entry
+ * remembers it, as after an mprotect to PROT_NONE (relazy_piece): that
+ * mprotect releases it (unlocked first) and registers it again, pending.
+ * Not under a plain lock call (c->populate): that one locks the piece
+ * the ordinary way, as every engine does (liblockonfault(7), mlock).
+ * With sig_charge it is still VM_LOCKED and charged, so that what glibc
+ * opens in it with its own calls (an arena) is locked as before.
+ * Return 1 if it did. Table lock held.
+ */
+int sig_remember_none(const struct maps_entry *e, struct reg_ctx *c)
+{
+	struct maps_entry as_open = *e;
+
+	as_open.prot = PROT_READ;
+	if (!sig_eligible(&as_open, c) ||
+	    (e->inode && engine_is_object(e->start, e->end)) ||
+	    region_insert(&lof_regions, e->start, e->end, PROT_NONE,
+			  sig_region_flags(e)))
+		return 0;
+	c->added++;
+	if (sig_charge)
+		sys_mlock((void *)e->start, e->end - e->start);
+	return 1;
+}
+
 int sig_register_piece(const struct maps_entry *e, void *arg)
 {
 	struct reg_ctx *c = arg;
@@ -540,6 +573,10 @@ int sig_register_piece(const struct maps_entry *e, void *arg)
 	/* What the kernel's populate would answer, lazily or not. */
 	if (c->populate && !c->err && engine_past_eof(e))
 		c->err = -ENOMEM;
+
+	if (sig_emulate && !c->populate && e->prot == PROT_NONE &&
+	    sig_remember_none(e, c))
+		return 0;
 
 	if (sig_eligible(e, c) &&
 	    region_insert(&lof_regions, e->start, e->end, e->prot,

@@ -177,6 +177,12 @@ int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c);
  */
 void sig_keep_open(uintptr_t lo, uintptr_t hi);
 
+/*
+ * Emulation: remember the program's own PROT_NONE mapping e, in a range
+ * locked on fault, with an entry (sigsegv.c). 1 if it did. Table lock held.
+ */
+int sig_remember_none(const struct maps_entry *e, struct reg_ctx *c);
+
 /* A maps_walk callback: make one mapping of a locked range pending. */
 int sig_register_piece(const struct maps_entry *e, void *arg);
 

@@ -751,7 +751,12 @@ static void op_readv(int i, const struct fz_op *o, const char *d)
 static void op_mincore(int i, const struct fz_op *o, const char *d)
 {
 	unsigned long a = rt[o->r].addr + (unsigned long)o->off;
-	unsigned long np = (o->len + (a & (FZ_PAGE - 1)) + FZ_PAGE - 1) / FZ_PAGE;
+	/*
+	 * The kernel writes one byte per page of [a & ~(FZ_PAGE - 1), +len):
+	 * none for a length of 0 (seed 4610 counted a vector page it never
+	 * wrote as touched).
+	 */
+	unsigned long np = (o->len + FZ_PAGE - 1) / FZ_PAGE;
 	unsigned char *heap = malloc(np + 1), *vec = heap;
 	int r, e;
 

@@ -41,6 +41,21 @@
  * fills nothing: the kernel's populate skips lock-on-fault mappings.
  * Seen with mincore (anonymous memory: the page tables).
  *
+ * H (the fuzzer's seed 1306): a pread into a locked buffer that runs
+ * into a hole. The kernel copies up to the hole and stops (a short
+ * read): the pages past it are never touched, and the kernel's
+ * lock-on-fault leaves them absent. The emulation opened the whole
+ * buffer first, and opening private writable memory there populates
+ * and locks it.
+ *
+ * N (the fuzzer's seed 4532): the program's own PROT_NONE, locked on
+ * fault (mlock2, MAP_LOCKED, mlockall(MCL_CURRENT|MCL_ONFAULT),
+ * MCL_FUTURE|MCL_ONFAULT), then made writable in part by the program.
+ * The kernel's lock-on-fault populates nothing; the emulation had
+ * locked it with plain mlock, and the kernel's mprotect of a VM_LOCKED
+ * private range becoming writable populated the part opened. It must
+ * stay locked (MADV_DONTNEED refused) and fill as it is touched.
+ *
  * The fix of F8 locks present pages of private file mappings read-only
  * where the program has not written them, glibc's own data among them
  * under mlockall(MCL_CURRENT): a fork child, where nothing is locked
@@ -307,13 +322,77 @@ static void fork_after_mlockall(void)
 	munlockall();
 }
 
+/* How many of n pages at m are resident (mincore). */
+static int resident(const char *m, int n)
+{
+	unsigned char v[64];
+	int k = 0;
+
+	if (n > 64 || mincore((void *)m, n * pg, v))
+		bail("mincore");
+	for (int i = 0; i < n; i++)
+		k += v[i] & 1;
+	return k;
+}
+
+static void hole_read(int fd)
+{
+	char *m = mmap(NULL, 8 * pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ssize_t n;
+	int k;
+
+	if (m == MAP_FAILED || mlock2(m, 8 * pg, MLOCK_ONFAULT))
+		bail("mmap, mlock2");
+	munmap(m + 3 * pg, 2 * pg);
+	n = pread(fd, m + pg, 7 * pg, 0);
+	ok(n == 2 * pg,
+	   "H: a pread across a hole stops at it (%zd bytes)", n);
+	k = resident(m + 5 * pg, 3);
+	ok(k == 0, "H: the pages past the hole stay absent (%d of 3 resident)",
+	   k);
+	munmap(m, 8 * pg);
+}
+
+/* Lock 16 pages of PROT_NONE on fault (how), open 4, check, touch. */
+static void none_opened(const char *how, int lockall)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	char *m;
+	int k, r;
+
+	if (lockall == 2 && mlockall(MCL_FUTURE | MCL_ONFAULT))
+		bail("mlockall(MCL_FUTURE|MCL_ONFAULT)");
+	m = mmap(NULL, 16 * pg, PROT_NONE, flags | (lockall ? 0 : MAP_LOCKED),
+		 -1, 0);
+	if (m == MAP_FAILED)
+		bail("mmap");
+	if (lockall == 1 && mlockall(MCL_CURRENT | MCL_ONFAULT))
+		bail("mlockall(MCL_CURRENT|MCL_ONFAULT)");
+	if (lockall < 0 && mlock2(m, 16 * pg, MLOCK_ONFAULT))
+		bail("mlock2");
+	if (mprotect(m, 4 * pg, PROT_READ | PROT_WRITE))
+		bail("mprotect");
+	k = resident(m, 16);
+	ok(k == 0, "N: PROT_NONE locked on fault (%s), then made writable: %d of 16 pages resident",
+	   how, k);
+	m[pg] = 1;
+	k = resident(m, 16);
+	r = dontneed(m, 4);
+	ok(k == 1 && r == EINVAL, "N: (%s) a page written is resident (%d of 16) and the range locked (MADV_DONTNEED: %d)",
+	   how, k, r);
+	if (lockall)
+		munlockall();
+	munmap(m, 16 * pg);
+}
+
 int main(void)
 {
 	char *sh, *pv;
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(33);
+	plan(43);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -358,8 +437,13 @@ int main(void)
 	lock_edge(-1);
 	lock_edge(fd);
 	scar_grow();
+	hole_read(fd);
 	close(fd);
 	close(out);
+	none_opened("mlock2", -1);
+	none_opened("MAP_LOCKED", 0);
+	none_opened("mlockall(MCL_CURRENT|MCL_ONFAULT)", 1);
+	none_opened("mlockall(MCL_FUTURE|MCL_ONFAULT)", 2);
 	f5();
 	shared_exec();
 	fork_after_mlockall();
