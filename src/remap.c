@@ -235,20 +235,36 @@ int sig_scarred(uintptr_t s, uintptr_t e)
 	return 0;
 }
 
-/*
- * Is [s, e) inside one managed piece (what the kernel keeps one VMA),
- * or, where the caller found no lock edge in it, inside one scar?
- */
-static int inside_one(const struct sig_pieces *pc, uintptr_t s, uintptr_t e,
-		      int scar_ok)
+/* Is [s, e) inside one managed piece (what the kernel keeps one VMA)? */
+static int inside_one(const struct sig_pieces *pc, uintptr_t s, uintptr_t e)
 {
 	for (size_t i = 0; i < pc->n; i++)
 		if (pc->start[i] <= s && e <= pc->end[i])
 			return 1;
-	for (size_t i = 0; scar_ok && i < scars.n; i++)
-		if (scars.start[i] <= s && e <= scars.end[i])
-			return 1;
 	return 0;
+}
+
+/*
+ * Where the caller found no lock edge in the range: could the engine
+ * have made each boundary between the VMAs of w? Those inside or at the
+ * edge of a scar (or of a managed piece) it could: its pieces got
+ * anon_vmas of their own, and so did the memory beside them, first
+ * written while they were pending or locked the ordinary way.
+ */
+static int ours_all(const struct vmas *w, const struct sig_pieces *pc)
+{
+	for (size_t i = 1; i < w->n; i++) {
+		uintptr_t b = w->v[i].start;
+		int ok = 0;
+
+		for (size_t j = 0; !ok && j < pc->n; j++)
+			ok = pc->start[j] <= b && b <= pc->end[j];
+		for (size_t j = 0; !ok && j < scars.n; j++)
+			ok = scars.start[j] <= b && b <= scars.end[j];
+		if (!ok)
+			return 0;
+	}
+	return 1;
 }
 
 /* Is the boundary at b strictly inside one of the managed pieces? */
@@ -413,33 +429,33 @@ long sig_remap_pieces(void *old, size_t old_len, size_t new_len, int flags,
 		      void *new_addr, const struct sig_pieces *pc, int scar_ok)
 {
 	long p = sys_mremap(old, old_len, new_len, flags, new_addr);
-	uintptr_t s = (uintptr_t)old, e = page_up(s + old_len), d;
+	uintptr_t s = (uintptr_t)old, e = page_up(s + old_len), ce = e, d;
 	size_t n = page_up(new_len);
 	struct vmas w = { .n = 0 };
 	int at_end;
 
 	if (p != -EFAULT || !old_len || !new_len)
 		return p;
-	if (maps_walk(s, e, collect, &w) || w.overflow || !w.n ||
-	    w.v[0].start != s || w.v[w.n - 1].end != e)
+	/* A move that shrinks cuts the tail off first: only the rest counts. */
+	if ((flags & MREMAP_FIXED) && n < e - s)
+		ce = s + n;
+	if (maps_walk(s, ce, collect, &w) || w.overflow || !w.n ||
+	    w.v[0].start != s || w.v[w.n - 1].end != ce)
 		return p;
-	if (!inside_one(pc, s, e, scar_ok))
+	if (!inside_one(pc, s, ce) && !(scar_ok && ours_all(&w, pc)))
 		return p;
 	for (size_t i = 1; i < w.n; i++)
 		if (!joinable(&w.v[i - 1], &w.v[i]))
 			return p;
-	if (!same_hints(s, e))
+	if (!same_hints(s, ce))
 		return p;
 
 	if (flags & MREMAP_FIXED) {
 		d = (uintptr_t)new_addr;
-		if (n < e - s) {
+		if (ce < e) {
 			/* The kernel shrinks first: the tail goes. */
-			sys_munmap((void *)(s + n), e - s - n);
-			e = s + n;
-			while (w.n && w.v[w.n - 1].start >= e)
-				w.n--;
-			w.v[w.n - 1].end = e;
+			sys_munmap((void *)ce, e - ce);
+			e = ce;
 		}
 		return move(&w, s, e, n, flags, d);
 	}

@@ -4,7 +4,7 @@
 #   run-fuzz.sh [-n SEEDS] [-f FIRST] [-o OPS] [-e ENGINES] [-j JOBS]
 #               [-m] [-c DIR] [-x OPS]
 #   run-fuzz.sh -t [-n SEEDS] [-f FIRST]        TAP, for make check
-#   run-fuzz.sh -r CASE...                      replay saved cases
+#   run-fuzz.sh -r [-t] CASE...                 replay saved cases
 #
 # For each seed it runs test/fuzz/lof-fuzz -r (the kernel's own
 # MLOCK_ONFAULT/MCL_ONFAULT, no library: the oracle), then the same
@@ -43,7 +43,8 @@
 #             any seed diverges in an undocumented class, and one that
 #             the reference gives the same trace twice
 #   -r        replay cases (files written by -m): say for each whether
-#             it still diverges
+#             it still diverges; with -t as TAP, a case passing when it
+#             no longer diverges or only in a documented class
 #
 # Environment: LOF_TOP_BUILDDIR, LOF_TOP_SRCDIR (as in make check),
 # LOF_FUZZ_TIMEOUT (seconds per run, default 30).
@@ -384,6 +385,7 @@ save_case() {
 if [ $REPLAY = 1 ]; then
 	JOB=0
 	bad=0
+	n=0
 	for f in "$@"; do
 		eng=$(sed -n 's/^engine=//p' "$f")
 		seed=$(sed -n 's/^seed=//p' "$f")
@@ -391,13 +393,25 @@ if [ $REPLAY = 1 ]; then
 		skp=$(sed -n 's/^skip=//p' "$f")
 		xo=$(sed -n 's/^exclude=//p' "$f")
 		line=$(check_seed "$eng" "$seed" "$skp" "$xo")
-		if [ -n "$line" ]; then
+		n=$((n + 1))
+		name=${f##*/}
+		if [ $TAP = 1 ]; then
+			cls=$(echo "$line" | cut -f1)
+			if [ -z "$line" ]; then
+				echo "ok $n - $name: no divergence"
+			elif allowed "$eng" "$cls"; then
+				echo "ok $n - $name: documented ($cls)"
+			else
+				echo "not ok $n - $name: diverges ($cls)"
+			fi
+		elif [ -n "$line" ]; then
 			bad=$((bad + 1))
 			echo "diverges $f: $(echo "$line" | cut -f1)"
 		else
 			echo "passes $f"
 		fi
 	done
+	[ $TAP = 1 ] && echo "1..$n" && exit 0
 	exit $((bad > 0))
 fi
 

@@ -266,6 +266,51 @@ static void scar_grow(void)
 	munmap(m, (p == m ? 2 : 1) * NPG * pg);
 }
 
+/* NPG pages with NPG more of room after them, or bail. */
+static char *room_map(void)
+{
+	char *m = mmap(NULL, 2 * NPG * pg, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED || munmap(m + NPG * pg, NPG * pg) ||
+	    mmap(m, NPG * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != m)
+		bail("mmap");
+	return m;
+}
+
+/*
+ * A move that shrinks, where only what is left is one range: a locked
+ * range whose tail is made executable, written at two places (two
+ * batches), then moved to a fixed place without its tail (the fuzzer's
+ * seed 892). The kernel cuts the tail off first, then moves one VMA.
+ */
+static void scar_shrink_move(void)
+{
+	char *m = room_map(), *d;
+	void *p;
+	int e;
+
+	if (mlock(m, NPG * pg) ||
+	    mprotect(m + 3 * NPG / 4 * pg, NPG / 4 * pg, PROT_READ | PROT_EXEC))
+		bail("mlock, mprotect");
+	m[0] = 4;
+	m[NPG / 2 * pg] = 5;
+	d = mmap(NULL, NPG * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		 0);
+	if (d == MAP_FAILED)
+		bail("mmap");
+	errno = 0;
+	p = mremap(m, NPG * pg, NPG / 2 * pg + pg,
+		   MREMAP_MAYMOVE | MREMAP_FIXED, d);
+	e = p == MAP_FAILED ? errno : 0;
+	ok(p == d && d[0] == 4 && d[NPG / 2 * pg] == 5,
+	   "D: a locked range written at two places, moved to a fixed place without its executable tail: %s, as the kernel's lock-on-fault: success",
+	   strerror(e));
+	munmap(d, NPG * pg);
+	munmap(m, NPG * pg);
+}
+
 static void f5(void)
 {
 	unsigned char v[16];
@@ -392,7 +437,7 @@ int main(void)
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(43);
+	plan(44);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -437,6 +482,7 @@ int main(void)
 	lock_edge(-1);
 	lock_edge(fd);
 	scar_grow();
+	scar_shrink_move();
 	hole_read(fd);
 	close(fd);
 	close(out);
