@@ -474,22 +474,30 @@ void engine_handler(int sig, siginfo_t *si, void *uc)
 }
 
 /*
- * Over the kernel's lock-on-fault, a buffer is opened in whole aligned
- * batches of LOCKONFAULT_BATCH pages, as the handler opens them: the
- * kernel's fault-around maps the page cache pages around a faulting
- * file page, within its mapping, and locks them in a locked one; an
- * opening clipped to the buffer would keep the pages beside it out of
- * reach (pending), where the kernel's own MLOCK_ONFAULT locks them.
- * Opening more locks nothing more there: the kernel locks what it maps.
- * In emulation and batch-lock mode an opening may lock all it opens:
- * the buffer's pages only.
+ * A buffer is opened in whole aligned batches of LOCKONFAULT_BATCH
+ * pages, as the handler opens them: the kernel's fault-around maps the
+ * page cache pages around a faulting file page, within its mapping
+ * (an aligned window of 64 KiB by default), and locks them in a locked
+ * one; an opening clipped to the buffer would keep the pages beside it
+ * out of reach (pending), where the kernel's own MLOCK_ONFAULT locks
+ * them. Opening more locks nothing more: the kernel locks what it maps.
+ * Not where the opening itself locks all it opens: in batch-lock mode,
+ * and in emulation a private range opened writable (the kernel's
+ * mprotect populates a VM_LOCKED private range that becomes writable):
+ * there the buffer's pages only. In emulation a shared mapping, or one
+ * opened read-only, is widened too (the fuzzer's sim43 seeds 4064 and
+ * 2041: a pwrite(2) from four pages of a shared file mapping locked
+ * only those, where the kernel's fault-around locked 32).
  * Context: any, including the SIGSEGV handler (async-signal-safe).
  */
-static void widen(const struct region *r, uintptr_t *lo, uintptr_t *hi)
+static void widen(const struct region *r, int prot, uintptr_t *lo,
+		  uintptr_t *hi)
 {
 	uintptr_t b0, b1;
 
-	if (sig_emulate || sig_batch_lock)
+	if (sig_batch_lock ||
+	    (sig_emulate && !(r->flags & REGION_SHARED) &&
+	     (prot & PROT_WRITE)))
 		return;
 	batch_bounds(*lo, r->start, r->end, lof_config.batch, lof_page_size,
 		     &b0, &b1);
@@ -552,9 +560,9 @@ static void resolve(uintptr_t addr, size_t len, int ro, int seq)
 				break;
 			continue;
 		}
-		widen(&r, &lo, &hi);
 		if (ro && cow_exact(&r))
 			prot &= ~PROT_WRITE;
+		widen(&r, prot, &lo, &hi);
 		if (sys_mprotect((void *)lo, hi - lo, prot) == 0) {
 			if (sig_batch_lock)
 				sig_lock_opened(lo, hi - lo);
