@@ -135,8 +135,10 @@ static void f8_hole(int fd, char *sh)
  * window around it, within the mapping. A pwrite(2) from 4 pages of a
  * locked shared file mapping locks the 16 pages of their window; the
  * emulation opened the buffer's 4 pages alone, so the kernel's
- * fault-around stopped at them (the fuzzer's sim43 seed 4064). Seen in
- * smaps' Locked: (pages mapped in locked mappings).
+ * fault-around stopped at them (the fuzzer's sim43 seed 4064); a read
+ * of a private file mapping opened a batch from the page read on
+ * (seed 2041). Seen in smaps' Locked: (pages mapped in locked
+ * mappings).
  */
 static void fault_around(int fd, int out)
 {
@@ -158,6 +160,18 @@ static void fault_around(int fd, int out)
 	kb = probe_locked_kb(m, 32 * pg);
 	ok(kb == 16 * pg / 1024,
 	   "fault-around: a pwrite(2) from 4 pages of a locked shared file mapping locks the 16 pages of their 64 KiB window (Locked: %ld kB)",
+	   kb);
+	munmap(m, 32 * pg);
+
+	/* A read of a private one (seed 2041), through the handler. */
+	m = mmap((void *)a, 32 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_FIXED, fd, 0);
+	if (m == MAP_FAILED || mlock2(m, 32 * pg, MLOCK_ONFAULT))
+		bail("mmap, mlock2");
+	kb = *(volatile char *)(m + 18 * pg);
+	kb = probe_locked_kb(m, 32 * pg);
+	ok(kb == 16 * pg / 1024,
+	   "fault-around: a read of a page of a locked private file mapping locks the 16 pages of its 64 KiB window (Locked: %ld kB)",
 	   kb);
 	munmap(res, 96 * pg);
 }
@@ -368,7 +382,7 @@ int main(void)
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(33);
+	plan(34);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
