@@ -231,12 +231,26 @@ classify() {
 					best = p + 0
 		if (best < 0)
 			return ""
+		lockref = lineof(ref, nref, k, best)
+		lockgot = lineof(got, ngot, k, best)
 		rs = (best in rm) ? rm[best] : "none"
 		gs = (best in gm) ? gm[best] : "none"
 		if ((best in rt) && rt[best] == "kernel-lost-mlock" &&
 		    rs == "P--" && gs == "PL-")
 			return rt[best]
 		return "lockstate:" rs ">" gs
+	}
+	# The lock line of checkpoint k that holds page p, else "none".
+	function lineof(arr, cnt, k, p,  i, f, a) {
+		for (i = 1; i <= cnt; i++) {
+			if (index(arr[i], "#" k ".lock ") != 1)
+				continue
+			split(arr[i], f, " ")
+			a = hex(substr(f[2], 5)) / 4096
+			if (a <= p && p < a + f[3])
+				return arr[i]
+		}
+		return "#" k ".lock none"
 	}
 	# Is l a lock line of checkpoint k?
 	function islock(l, k) { return index(l, "#" k ".lock ") == 1 }
@@ -268,7 +282,7 @@ classify() {
 							j++
 						continue
 					}
-					print cls tab r tab g
+					print cls tab lockref tab lockgot
 					exit
 				}
 			}
