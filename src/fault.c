@@ -417,9 +417,10 @@ static int fault_locked(uintptr_t addr, void *uc)
 	 * so that the kernel's fault-around maps and locks the page cache
 	 * pages around the fault as under its own lock-on-fault (the
 	 * fuzzer's sim43 seed 2041: a batch from the fault on cut the
-	 * window to the page read).
+	 * window to the page read). Not in batch-lock mode, where each
+	 * batch opened is locked, populated and charged whole.
 	 */
-	if (exact && !(prot & PROT_WRITE))
+	if (exact && !(prot & PROT_WRITE) && !sig_batch_lock)
 		pages = plan(addr, &r, shift, 0, 0, &hist, &b0, &b1);
 	else
 		pages = plan(addr, &r, shift, locks, populates, &hist, &b0,

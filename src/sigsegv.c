@@ -984,10 +984,21 @@ static int keep_ordinary(const struct maps_entry *m, void *arg)
  * a neighbouring mapping the call only shrank past too (the fuzzer's
  * sim43 seed 1086: a small mapping locked by mlock2 while PROT_NONE,
  * between two the call spanned). The pages there were locked, so the
- * plain mlock populates nothing new (a PROT_NONE piece answers ENOMEM
- * and is VM_LOCKED all the same). A grown tail after such a piece is
+ * plain mlock of the emulation populates nothing new (a PROT_NONE
+ * piece answers ENOMEM and is VM_LOCKED all the same); in batch-lock
+ * mode over the kernel's lock-on-fault, mlock2(MLOCK_ONFAULT) as
+ * lock_ordinary used. A grown tail after such a piece is
  * registered as a lock call would register it: locked on fault.
  */
+/* Lock [s, e) again as lock_ordinary locked it. */
+static void relock_piece(uintptr_t s, uintptr_t e)
+{
+	if (sig_emulate)
+		sys_mlock((void *)s, e - s);
+	else
+		sys_mlock2((void *)s, e - s, MLOCK_ONFAULT);
+}
+
 static void relock_ordinary(const struct kept *ord, uintptr_t s, uintptr_t e,
 			    uintptr_t p, size_t old_len, size_t new_len)
 {
@@ -1000,7 +1011,7 @@ static void relock_ordinary(const struct kept *ord, uintptr_t s, uintptr_t e,
 		if (ne > cap)
 			ne = cap;
 		if (ns < ne)
-			sys_mlock((void *)ns, ne - ns);
+			relock_piece(ns, ne);
 		if (ord->end[i] == e && new_len > old_len && ne < cap)
 			relazy(ne, cap);
 	}
@@ -1047,8 +1058,7 @@ static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 		for (size_t i = 0; i < k.n; i++)
 			relazy(k.start[i], k.end[i]);
 		for (size_t i = 0; i < ord.n; i++)
-			sys_mlock((void *)ord.start[i],
-				  ord.end[i] - ord.start[i]);
+			relock_piece(ord.start[i], ord.end[i]);
 		return p;
 	}
 	sig_forget((uintptr_t)p, page_up((uintptr_t)p + new_len));

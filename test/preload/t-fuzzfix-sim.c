@@ -142,15 +142,21 @@ static void f8_hole(int fd, char *sh)
  */
 static void fault_around(int fd, int out)
 {
-	char *res = mmap(NULL, 96 * pg, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uintptr_t a = ((uintptr_t)res + 32 * pg - 1) &
-		      ~(uintptr_t)(32 * pg - 1);
-	char *m;
+	const char *charge = getenv("LOCKONFAULT_CHARGE");
+	char *res, *m;
+	uintptr_t a;
 	long kb;
 
+	if (charge && !strcmp(charge, "touched")) {
+		/* Each opening is locked and charged: the pages used only. */
+		skip(2, "LOCKONFAULT_CHARGE=touched opens a buffer's pages only (liblockonfault(7), System calls)");
+		return;
+	}
+	res = mmap(NULL, 96 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
 	if (res == MAP_FAILED)
 		bail("mmap");
+	a = ((uintptr_t)res + 32 * pg - 1) & ~(uintptr_t)(32 * pg - 1);
 	m = mmap((void *)a, 32 * pg, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED, fd, 0);
 	if (m == MAP_FAILED || mlock2(m, 32 * pg, MLOCK_ONFAULT))
