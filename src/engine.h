@@ -60,6 +60,16 @@ LOF_AS_SAFE void engine_resolve(uintptr_t addr, size_t len);
 LOF_AS_SAFE void engine_resolve_in(uintptr_t addr, size_t len);
 
 /*
+ * engine_resolve and engine_resolve_in open a buffer only up to its
+ * first hole or PROT_NONE page, where the kernel's copy stops. This
+ * opens every pending page of the range, past holes too: for
+ * madvise(MADV_POPULATE_*), which the kernel applies mapping by
+ * mapping across holes, and lof_resolve().
+ * Context: any, including signal handlers (async-signal-safe).
+ */
+LOF_AS_SAFE void engine_open_range(uintptr_t addr, size_t len);
+
+/*
  * Open the pending pages of the NUL-terminated string s (at most max
  * bytes long), and of the NULL-terminated array v and its strings,
  * before the kernel reads them. Never faults: a bad pointer is left for

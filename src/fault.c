@@ -411,7 +411,20 @@ static int fault_locked(uintptr_t addr, void *uc)
 	} else {
 		__atomic_fetch_add(&opens, 1, __ATOMIC_RELAXED);
 	}
-	pages = plan(addr, &r, shift, locks, populates, &hist, &b0, &b1);
+	/*
+	 * A read of a private file mapping opens it read-only, which
+	 * populates nothing: an aligned batch, as for a shared mapping,
+	 * so that the kernel's fault-around maps and locks the page cache
+	 * pages around the fault as under its own lock-on-fault (the
+	 * fuzzer's sim43 seed 2041: a batch from the fault on cut the
+	 * window to the page read). Not in batch-lock mode, where each
+	 * batch opened is locked, populated and charged whole.
+	 */
+	if (exact && !(prot & PROT_WRITE) && !sig_batch_lock)
+		pages = plan(addr, &r, shift, 0, 0, &hist, &b0, &b1);
+	else
+		pages = plan(addr, &r, shift, locks, populates, &hist, &b0,
+			     &b1);
 	if ((prot & PROT_WRITE) && exact && shift < BATCH_SHIFT_ALL) {
 		/* Only the page written is copied (cow_exact). */
 		b0 = page;
@@ -474,22 +487,30 @@ void engine_handler(int sig, siginfo_t *si, void *uc)
 }
 
 /*
- * Over the kernel's lock-on-fault, a buffer is opened in whole aligned
- * batches of LOCKONFAULT_BATCH pages, as the handler opens them: the
- * kernel's fault-around maps the page cache pages around a faulting
- * file page, within its mapping, and locks them in a locked one; an
- * opening clipped to the buffer would keep the pages beside it out of
- * reach (pending), where the kernel's own MLOCK_ONFAULT locks them.
- * Opening more locks nothing more there: the kernel locks what it maps.
- * In emulation and batch-lock mode an opening may lock all it opens:
- * the buffer's pages only.
+ * A buffer is opened in whole aligned batches of LOCKONFAULT_BATCH
+ * pages, as the handler opens them: the kernel's fault-around maps the
+ * page cache pages around a faulting file page, within its mapping
+ * (an aligned window of 64 KiB by default), and locks them in a locked
+ * one; an opening clipped to the buffer would keep the pages beside it
+ * out of reach (pending), where the kernel's own MLOCK_ONFAULT locks
+ * them. Opening more locks nothing more: the kernel locks what it maps.
+ * Not where the opening itself locks all it opens: in batch-lock mode,
+ * and in emulation a private range opened writable (the kernel's
+ * mprotect populates a VM_LOCKED private range that becomes writable):
+ * there the buffer's pages only. In emulation a shared mapping, or one
+ * opened read-only, is widened too (the fuzzer's sim43 seeds 4064 and
+ * 2041: a pwrite(2) from four pages of a shared file mapping locked
+ * only those, where the kernel's fault-around locked 32).
  * Context: any, including the SIGSEGV handler (async-signal-safe).
  */
-static void widen(const struct region *r, uintptr_t *lo, uintptr_t *hi)
+static void widen(const struct region *r, int prot, uintptr_t *lo,
+		  uintptr_t *hi)
 {
 	uintptr_t b0, b1;
 
-	if (sig_emulate || sig_batch_lock)
+	if (sig_batch_lock ||
+	    (sig_emulate && !(r->flags & REGION_SHARED) &&
+	     (prot & PROT_WRITE)))
 		return;
 	batch_bounds(*lo, r->start, r->end, lof_config.batch, lof_page_size,
 		     &b0, &b1);
@@ -500,13 +521,23 @@ static void widen(const struct region *r, uintptr_t *lo, uintptr_t *hi)
 }
 
 /*
- * Open the pending pages of [addr, addr + len), up to the first hole
- * (unmapped memory) in it, where the kernel would stop; ro: the kernel only
+ * Open the pending pages of [addr, addr + len); ro: the kernel only
  * reads them (write(2), send(2)), so a private file mapping under the
  * emulation is opened read-only (cow_exact).
+ *
+ * seq: a system call's buffer, which the kernel copies from its start
+ * and no further than the first page it cannot reach: a hole (nothing
+ * mapped) or a page the program made PROT_NONE. Nothing after a hole is
+ * opened: under the emulation opening a private range writable
+ * populates it, the file's pages replaced by private copies the
+ * kernel's lock-on-fault never makes (the fuzzer's sim43 seed 2497: a
+ * pread(2) into a buffer starting a page before a locked private file
+ * mapping answers EFAULT and writes nothing). A hole between two
+ * entries is found with msync(MS_ASYNC), which answers ENOMEM for
+ * one and does nothing else; pages inside an entry are mapped.
  * Context: any, including signal handlers (async-signal-safe).
  */
-static void resolve(uintptr_t addr, size_t len, int ro)
+static void resolve(uintptr_t addr, size_t len, int ro, int seq)
 {
 	uintptr_t s = page_down(addr), e, at;
 	unsigned int epoch;
@@ -534,21 +565,20 @@ static void resolve(uintptr_t addr, size_t len, int ro)
 
 		int prot = r.prot;
 
+		if (seq && lo > at &&
+		    sys_msync((void *)at, lo - at, MS_ASYNC) == -ENOMEM)
+			break;	/* a hole: the kernel stops there */
 		/*
-		 * The kernel copies a buffer in order and stops at a hole
-		 * (EFAULT, or a short read): it touches nothing past one,
-		 * so nothing past one is opened. In emulation opening
-		 * private writable memory populates and locks it (the
-		 * fuzzer's seed 1306: a pread across an unmapped range).
-		 * msync(MS_ASYNC) only answers ENOMEM for a hole.
+		 * The program's own PROT_NONE stops the kernel too, but an
+		 * entry may be out of date where glibc opened that memory
+		 * with its own calls: stopping there could hand the program
+		 * EFAULT for pages past it. Only holes stop the opening.
 		 */
-		if (lo > at && sys_msync((void *)at, lo - at, MS_ASYNC) == -ENOMEM)
-			break;
 		if (prot == PROT_NONE)
 			continue;
-		widen(&r, &lo, &hi);
 		if (ro && cow_exact(&r))
 			prot &= ~PROT_WRITE;
+		widen(&r, prot, &lo, &hi);
 		if (sys_mprotect((void *)lo, hi - lo, prot) == 0) {
 			if (sig_batch_lock)
 				sig_lock_opened(lo, hi - lo);
@@ -564,10 +594,15 @@ static void resolve(uintptr_t addr, size_t len, int ro)
 
 void engine_resolve(uintptr_t addr, size_t len)
 {
-	resolve(addr, len, 0);
+	resolve(addr, len, 0, 1);
 }
 
 void engine_resolve_in(uintptr_t addr, size_t len)
 {
-	resolve(addr, len, 1);
+	resolve(addr, len, 1, 1);
+}
+
+void engine_open_range(uintptr_t addr, size_t len)
+{
+	resolve(addr, len, 0, 0);
 }

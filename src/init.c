@@ -113,5 +113,5 @@ LOF_EXPORT int lof_lock_onfault(const void *addr, size_t len)
 LOF_EXPORT void lof_resolve(const void *addr, size_t len)
 {
 	if (lof_ready())
-		engine_resolve((uintptr_t)addr, len);
+		engine_open_range((uintptr_t)addr, len);
 }

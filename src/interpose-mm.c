@@ -210,16 +210,17 @@ LOF_EXPORT int mlockall(int flags)
 /*
  * madvise: MADV_POPULATE_READ and MADV_POPULATE_WRITE fault pages in
  * for the program, which the kernel refuses on a pending (PROT_NONE)
- * page. The range is opened first, as a buffer handed to the kernel
- * is (engine_resolve), and the kernel then populates it, locking what
- * it faults in as its own lock-on-fault does. Every other advice goes
+ * page. The range is opened first, past holes too, as the kernel
+ * populates mapping by mapping across them (engine_open_range), and
+ * the kernel then populates it, locking what it faults in as its own
+ * lock-on-fault does. Every other advice goes
  * to the kernel as it is.
  */
 static int do_madvise(void *addr, size_t len, int advice)
 {
 	if (lof_ready() && (advice == LOF_MADV_POPULATE_READ ||
 			    advice == LOF_MADV_POPULATE_WRITE))
-		engine_resolve((uintptr_t)addr, len);
+		engine_open_range((uintptr_t)addr, len);
 	return sys_madvise(addr, len, advice);
 }
 

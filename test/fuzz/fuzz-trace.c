@@ -17,6 +17,19 @@
  *
  * Untouched pages are left out: their presence may differ where
  * liblockonfault(7) documents it, and the program never observed them.
+ *
+ * The reference (fz_tag_lost) tags a run of present pages that are not
+ * mlocked in a locked mapping (VM_LOCKED: msync(MS_INVALIDATE) answers
+ * EBUSY) "[class=kernel-lost-mlock]": the kernel's lock-on-fault lost
+ * their lock. A page unmapped from a locked mapping is munlocked
+ * through the current CPU's batch; mapped by a fault into a locked
+ * mapping before that batch drains, it is queued to be mlocked while
+ * still marked mlocked, and the drain then munlocks it and drops the
+ * mlock (mm/mlock.c: __mlock_folio finds it evictable). Any call that
+ * drains the batch in between (an mlock(2) that populates) keeps the
+ * page locked, as the emulation's own calls do (liblockonfault(7),
+ * BUGS). The driver compares lock lines page by page, so a run the tag
+ * cuts is no difference.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,8 +99,9 @@ const char *fz_errname(int e)
 }
 
 static int pm_fd = -2, kpf_fd = -2;
+int fz_tag_lost;
 
-static void state_str(unsigned long addr, char s[4])
+static void state_str(unsigned long addr, char s[32])
 {
 	uint64_t pm = 0, fl = 0;
 
@@ -112,6 +126,9 @@ static void state_str(unsigned long addr, char s[4])
 		s[1] = 'L';
 	if (fl >> KPF_ZERO_PAGE & 1)
 		s[2] = 'Z';
+	if (fz_tag_lost && !strcmp(s, "P--") &&
+	    msync((void *)addr, FZ_PAGE, MS_INVALIDATE) && errno == EBUSY)
+		strcpy(s, "P-- [class=kernel-lost-mlock]");
 }
 
 /*

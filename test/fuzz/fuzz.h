@@ -66,6 +66,8 @@ struct fz_prog {
 
 /* fuzz-gen.c; fz_linux43: only calls Linux 4.3 knows (lof-fuzz -4) */
 extern int fz_linux43;
+/* The reference: tag pages the kernel lost the lock of (fuzz-trace.c). */
+extern int fz_tag_lost;
 void fz_generate(struct fz_prog *p, unsigned long seed, int nops,
 		 unsigned int opmask);
 int fz_describe(const struct fz_op *o, char *buf, size_t n);

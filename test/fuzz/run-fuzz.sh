@@ -201,19 +201,28 @@ classify() {
 	}
 	# The pages of checkpoint k, run lengths expanded: "ref>got" for
 	# the first page whose state differs ("none": not listed).
-	function expand(arr, cnt, k, m,  i, f, p, j) {
+	# tg: the class tag of each page'"'"'s run, if any.
+	function expand(arr, cnt, k, m, tg,  i, f, p, j) {
 		for (i = 1; i <= cnt; i++) {
 			if (index(arr[i], "#" k ".lock ") != 1)
 				continue
 			split(arr[i], f, " ")
 			p = hex(substr(f[2], 5)) / 4096
-			for (j = 0; j < f[3]; j++)
+			for (j = 0; j < f[3]; j++) {
 				m[p + j] = f[4]
+				if (match(arr[i], /\[class=[^]]*\]/))
+					tg[p + j] = substr(arr[i], RSTART + 7,
+							   RLENGTH - 8)
+			}
 		}
 	}
-	function lockclass(k,  rm, gm, p, best, rs, gs) {
-		expand(ref, nref, k, rm)
-		expand(got, ngot, k, gm)
+	# The class of checkpoint k'"'"'s first differing page, "" if none
+	# differs. A page the reference tags kernel-lost-mlock (present
+	# in a locked mapping, yet not mlocked: the kernel lost its lock)
+	# is that class where the engine has it locked (PL-), nowhere else.
+	function lockclass(k,  rm, gm, rt, gt, p, best, rs, gs) {
+		expand(ref, nref, k, rm, rt)
+		expand(got, ngot, k, gm, gt)
 		best = -1
 		for (p in rm)
 			if (!(p in gm) || gm[p] != rm[p])
@@ -224,25 +233,63 @@ classify() {
 				if (best < 0 || p + 0 < best)
 					best = p + 0
 		if (best < 0)
-			return "lockstate:runs"
+			return ""
+		lockref = lineof(ref, nref, k, best)
+		lockgot = lineof(got, ngot, k, best)
 		rs = (best in rm) ? rm[best] : "none"
 		gs = (best in gm) ? gm[best] : "none"
+		if ((best in rt) && rt[best] == "kernel-lost-mlock" &&
+		    rs == "P--" && gs == "PL-")
+			return rt[best]
 		return "lockstate:" rs ">" gs
 	}
+	# The lock line of checkpoint k that holds page p, else "none".
+	function lineof(arr, cnt, k, p,  i, f, a) {
+		for (i = 1; i <= cnt; i++) {
+			if (index(arr[i], "#" k ".lock ") != 1)
+				continue
+			split(arr[i], f, " ")
+			a = hex(substr(f[2], 5)) / 4096
+			if (a <= p && p < a + f[3])
+				return arr[i]
+		}
+		return "#" k ".lock none"
+	}
+	# Is l a lock line of checkpoint k?
+	function islock(l, k) { return index(l, "#" k ".lock ") == 1 }
 	NR == FNR { ref[FNR] = $0; nref = FNR; next }
 	{
 		got[FNR] = $0; ngot = FNR
 	}
 	END {
-		n = nref > ngot ? nref : ngot
-		for (i = 1; i <= n; i++) {
+		# Two cursors: a checkpoint'"'"'s lock lines are compared page
+		# by page, as a block (the reference may cut a run where
+		# a tag starts), and each trace goes on after its block.
+		i = 1; j = 1
+		while (i <= nref || j <= ngot) {
 			r = (i in ref) ? ref[i] : "<eof>"
-			g = (i in got) ? got[i] : "<eof>"
+			g = (j in got) ? got[j] : "<eof>"
 			if (r ~ /^#[0-9]+ /) {
 				k = r; sub(/^#/, "", k); sub(/ .*/, "", k)
 				op[k] = opname(r)
 				last = op[k]
 			}
+			if (r ~ /^#[0-9]+\.lock / && g ~ /^#[0-9]+\.lock /) {
+				k = r; sub(/^#/, "", k); sub(/\..*/, "", k)
+				if (islock(g, k)) {
+					cls = lockclass(k)
+					if (cls == "") {
+						while (islock(ref[i], k))
+							i++
+						while (islock(got[j], k))
+							j++
+						continue
+					}
+					print cls tab lockref tab lockgot
+					exit
+				}
+			}
+			i++; j++
 			if (bare(r) == bare(g))
 				continue
 			cls = ""
@@ -264,8 +311,11 @@ classify() {
 			if (cls == "" && r ~ /^#[0-9]+\./) {
 				k = r; sub(/^#/, "", k); sub(/\..*/, "", k)
 				w = r; sub(/^#[0-9]+\./, "", w); sub(/ .*/, "", w)
-				if (w == "lock")
+				if (w == "lock") {
 					cls = lockclass(k)
+					if (cls == "")
+						cls = "lockstate:runs"
+				}
 				else if (w ~ /^child/ || w == "status")
 					cls = "fork:" w
 				else if (w ~ /^acc/)

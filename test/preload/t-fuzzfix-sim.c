@@ -76,6 +76,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "probe.h"
 #include "tap.h"
 
 #define NPG 64
@@ -112,6 +113,91 @@ static int page_is(const char *m, int i, int c)
 static int dontneed(char *m, int n)
 {
 	return madvise(m, n * pg, MADV_DONTNEED) ? errno : 0;
+}
+
+/*
+ * F8, a buffer starting in a hole: pread(2) into it answers EFAULT and
+ * writes nothing, so the pages of the locked private file mapping after
+ * the hole stay the file's (the fuzzer's sim43 seed 2497: the
+ * emulation opened the whole buffer writable, which populated the
+ * mapping with private copies).
+ */
+static void f8_hole(int fd, char *sh)
+{
+	char *m = mmap(NULL, 9 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	char *pv;
+	ssize_t n;
+	int e;
+
+	if (m == MAP_FAILED)
+		bail("mmap");
+	pv = mmap(m + pg, 8 * pg, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_FIXED, fd, 48 * pg);
+	if (pv == MAP_FAILED || munmap(m, pg) ||
+	    mlock2(pv, 8 * pg, MLOCK_ONFAULT))
+		bail("mmap, munmap, mlock2");
+	n = pread(fd, pv - pg, 4 * pg, 0);
+	e = errno;
+	ok(n == -1 && e == EFAULT,
+	   "F8: pread into a buffer starting in a hole: EFAULT (%zd %d)", n, e);
+	memset(sh + 48 * pg, 0x5a, 8 * pg);
+	ok(page_is(pv, 0, 0x5a) && page_is(pv, 2, 0x5a),
+	   "F8: the mapping after the hole still shows the file's later writes");
+	munmap(pv, 8 * pg);
+}
+
+/*
+ * Fault-around: the kernel's fault on a page of a locked file mapping
+ * maps (and so locks) the page cache pages of the aligned 64 KiB
+ * window around it, within the mapping. A pwrite(2) from 4 pages of a
+ * locked shared file mapping locks the 16 pages of their window; the
+ * emulation opened the buffer's 4 pages alone, so the kernel's
+ * fault-around stopped at them (the fuzzer's sim43 seed 4064); a read
+ * of a private file mapping opened a batch from the page read on
+ * (seed 2041). Seen in smaps' Locked: (pages mapped in locked
+ * mappings).
+ */
+static void fault_around(int fd, int out)
+{
+	const char *charge = getenv("LOCKONFAULT_CHARGE");
+	char *res, *m;
+	uintptr_t a;
+	long kb;
+
+	if (charge && !strcmp(charge, "touched")) {
+		/* Each opening is locked and charged: the pages used only. */
+		skip(2, "LOCKONFAULT_CHARGE=touched opens a buffer's pages only (liblockonfault(7), System calls)");
+		return;
+	}
+	res = mmap(NULL, 96 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
+	if (res == MAP_FAILED)
+		bail("mmap");
+	a = ((uintptr_t)res + 32 * pg - 1) & ~(uintptr_t)(32 * pg - 1);
+	m = mmap((void *)a, 32 * pg, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, 0);
+	if (m == MAP_FAILED || mlock2(m, 32 * pg, MLOCK_ONFAULT))
+		bail("mmap, mlock2");
+	if (pwrite(out, m + 18 * pg, 4 * pg, 0) != 4 * pg)
+		bail("pwrite");
+	kb = probe_locked_kb(m, 32 * pg);
+	ok(kb == 16 * pg / 1024,
+	   "fault-around: a pwrite(2) from 4 pages of a locked shared file mapping locks the 16 pages of their 64 KiB window (Locked: %ld kB)",
+	   kb);
+	munmap(m, 32 * pg);
+
+	/* A read of a private one (seed 2041), through the handler. */
+	m = mmap((void *)a, 32 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_FIXED, fd, 0);
+	if (m == MAP_FAILED || mlock2(m, 32 * pg, MLOCK_ONFAULT))
+		bail("mmap, mlock2");
+	kb = *(volatile char *)(m + 18 * pg);
+	kb = probe_locked_kb(m, 32 * pg);
+	ok(kb == 16 * pg / 1024,
+	   "fault-around: a read of a page of a locked private file mapping locks the 16 pages of its 64 KiB window (Locked: %ld kB)",
+	   kb);
+	munmap(res, 96 * pg);
 }
 
 static void f3(void)
@@ -178,6 +264,37 @@ static void f3_mremap(int fd)
 	ok(r == EINVAL, "F3: the failed mremap leaves the executable part locked (MADV_DONTNEED: %d)",
 	   r);
 	munmap(m, 8 * pg);
+}
+
+/*
+ * An mremap that shrinks a range across mappings (no hole needed: a
+ * shrink never looks) keeps locked a mapping the program locked while
+ * PROT_NONE (which the engine locks the ordinary way), as the kernel
+ * keeps VM_LOCKED; the emulation unlocked the whole old range before
+ * the call and locked again only its own pieces (the fuzzer's sim43
+ * seed 1086, lockstate:PL->P--). Shared anonymous memory, as there.
+ */
+static void f3_shrink(void)
+{
+	char *m = mmap(NULL, 6 * pg, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *p;
+	int r;
+
+	if (m == MAP_FAILED)
+		bail("mmap");
+	memset(m + 3 * pg, 0x7a, pg);
+	if (mprotect(m + 3 * pg, pg, PROT_NONE) ||
+	    mlock2(m, 3 * pg, MLOCK_ONFAULT) ||
+	    mlock2(m + 3 * pg, pg, MLOCK_ONFAULT))
+		bail("mprotect, mlock2");
+	p = mremap(m, 5 * pg, 4 * pg, 0);
+	ok(p == m, "F3: mremap shrinking across mappings: done (%p %p)",
+	   p, (void *)m);
+	r = dontneed(m + 3 * pg, 1);
+	ok(r == EINVAL, "F3: the shrink keeps locked the page locked while PROT_NONE (MADV_DONTNEED: %d)",
+	   r);
+	munmap(m, 6 * pg);
 }
 
 /* 8 pages, the last 4 locked: anonymous, or the file's (private). */
@@ -437,7 +554,7 @@ int main(void)
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(44);
+	plan(50);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -476,9 +593,12 @@ int main(void)
 	   "F8: a write to such a page stays private");
 
 	munmap(pv, NPG * pg);
+	f8_hole(fd, sh);
 	munmap(sh, NPG * pg);
+	fault_around(fd, out);	/* no other mapping: smaps' Locked: is PSS */
 	f3();
 	f3_mremap(fd);
+	f3_shrink();
 	lock_edge(-1);
 	lock_edge(fd);
 	scar_grow();
