@@ -77,6 +77,8 @@ static const char *aoff(unsigned long a)
 
 	if (a >= FZ_ARENA_BASE && a < FZ_ARENA_BASE + FZ_ARENA_LEN)
 		snprintf(s, 32, "A+0x%lx", a - FZ_ARENA_BASE);
+	else if (a >= FZ_MODEL_BASE && a < FZ_ARENA_BASE)
+		snprintf(s, 32, "A-0x%lx", FZ_ARENA_BASE - a);
 	else
 		snprintf(s, 32, "outside");
 	return s;
@@ -268,7 +270,9 @@ static void res(int idx, const char *desc, long r, int e, const char *tag)
  * mapped PROT_NONE page, or a file page past the end of the file (or
  * of a shared anonymous object, grown by mremap). The
  * kernel answers ENOMEM there and its MLOCK_ONFAULT 0; liblockonfault(7)
- * documents that the library gives the plain call's answer.
+ * documents that the library gives the plain call's answer. The model
+ * follows every page the program can map, the page below the arena
+ * (r0-0x1000) included: a page it has no entry for is a hole.
  */
 static const char *plain_tag(unsigned long a, unsigned long len)
 {
