@@ -33,6 +33,7 @@
 #define FZ_MODEL_PAGES	(FZ_ARENA_PAGES + 1)
 #define FZ_FILE_PAGES	4096UL			/* the data file: 16 MiB */
 #define FZ_MAX_OPS	4096
+#define FZ_NOLIB	125	/* lof-fuzz's status: LOF_FUZZ_LIB, no library */
 
 /* Kinds of mapping. */
 enum fz_kind { K_NONE, K_ANON_P, K_ANON_S, K_FILE_S, K_FILE_P, K_NKIND };

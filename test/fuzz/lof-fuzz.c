@@ -36,8 +36,17 @@
  *
  * Files: the data file (16 MiB, content fz_file_byte) and a scratch
  * file are created in $LOF_FUZZ_DIR (default .) and unlinked at once.
+ *
+ * LOF_FUZZ_LIB set (the driver's engine runs): without -r, exit with
+ * FZ_NOLIB before anything runs if liblockonfault is not in the
+ * process. ld.so only warns when it cannot load an LD_PRELOAD object
+ * (a library being relinked, no memory) and runs the program without
+ * it: the plain calls then go to the kernel, and under sim43 glibc's
+ * mlock2 answers EINVAL for the kernel's ENOSYS, which is no answer
+ * of the library's.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1200,6 +1209,11 @@ int main(int argc, char **argv)
 			printf("#%d %s;\n", i, d);
 		}
 		return 0;
+	}
+	if (!ref_mode && getenv("LOF_FUZZ_LIB") &&
+	    !dlsym(RTLD_DEFAULT, "lof_engine")) {
+		fprintf(stderr, "lof-fuzz: LOF_FUZZ_LIB is set, but liblockonfault is not loaded\n");
+		return FZ_NOLIB;
 	}
 	setup();
 	fz_out("lof-fuzz seed=%lu ops=%d", seed, prog.nops);

@@ -38,8 +38,9 @@
 #             $LOF_FUZZ_CASES, else test/fuzz/cases in the build tree)
 #   -x OPS    operation names left out of every program (lof-fuzz -x)
 #   -t        TAP for make check: one test per engine, which fails if
-#             any seed diverges in an undocumented class, and one that
-#             the reference gives the same trace twice
+#             any seed diverges in an undocumented class, one that the
+#             reference gives the same trace twice, and one that an
+#             engine run without the library is refused (run_one)
 #   -r        replay cases (files written by -m): say for each whether
 #             it still diverges, and in which class ("documented" when
 #             the allow-list has it)
@@ -146,8 +147,29 @@ export LOF_FUZZ_DIR
 
 # run_one OUT ENGINE SEED SKIP XOPS: one run, its trace in OUT, then a
 # last line "#status rc=N". The run is a process group of its own,
-# killed whole when it ends (a forked child must not outlive it).
+# killed whole when it ends (a forked child must not outlive it). An
+# engine run in which the library was not loaded (lof-fuzz's status
+# 125 under LOF_FUZZ_LIB) is no run of the library's: it is made again,
+# and after three such the trace is one line "#nolib ...", which
+# classify names harness:nolib (never allowed).
 run_one() {
+	tries=0
+	while :; do
+		run_once "$@"
+		# 125: lof-fuzz found no library in the process (ld.so
+		# could not load it, e.g. while make relinks it): run again.
+		[ "$rc" != 125 ] || [ "$2" = ref ] && break
+		tries=$((tries + 1))
+		if [ $tries -ge 3 ]; then
+			echo "#nolib liblockonfault was not loaded: $(head -c 200 "$1.err" | tr '\n' ' ')" >"$1"
+			echo "#status rc=$rc" >>"$1"
+			break
+		fi
+		sleep 1
+	done
+}
+
+run_once() {
 	out=$1 eng=$2 seed=$3 skp=$4 xo=$5 k43=$6
 	set -- -s "$seed" -n "$OPS"
 	[ -n "$k43" ] && set -- "$@" -4
@@ -157,13 +179,13 @@ run_one() {
 	ref)
 		env -u LD_PRELOAD timeout -k 2 "$TMO" "$FUZZ" -r "$@" ;;
 	native|sigsegv)
-		env LD_PRELOAD="$LIB" LOCKONFAULT_MIN_SIZE=0 \
+		env LD_PRELOAD="$LIB" LOCKONFAULT_MIN_SIZE=0 LOF_FUZZ_LIB=1 \
 			LOCKONFAULT_ENGINE="$eng" \
 			timeout -k 2 "$TMO" "$FUZZ" "$@" ;;
 	sim43)
 		env -u LOCKONFAULT_ENGINE timeout -k 2 "$TMO" "$K43" -- \
 			env LD_PRELOAD="$LIB" LOCKONFAULT_MIN_SIZE=0 \
-			"$FUZZ" "$@" ;;
+			LOF_FUZZ_LIB=1 "$FUZZ" "$@" ;;
 	esac >"$out" 2>"$out.err" &
 	pid=$!
 	wait $pid
@@ -257,6 +279,8 @@ classify() {
 				else
 					cls = "exit" rc ":" last
 			}
+			if (cls == "" && g ~ /^#nolib /)
+				cls = "harness:nolib"
 			if (cls == "" && r ~ /^#[0-9]+ /)
 				cls = "ret:" opname(r)
 			if (cls == "" && r ~ /^#[0-9]+\./) {
@@ -488,6 +512,15 @@ if [ $TAP = 1 ]; then
 		echo "ok $n - the reference gives the same trace twice ($rs seeds)"
 	else
 		echo "not ok $n - the reference differs from itself on $rd of $((rs + rd)) seeds"
+	fi
+	# An engine run without the library must not pass for one.
+	n=$((n + 1))
+	env -u LD_PRELOAD LOF_FUZZ_LIB=1 "$FUZZ" -s 1 -n 1 >/dev/null 2>&1
+	rc=$?
+	if [ "$rc" = 125 ]; then
+		echo "ok $n - lof-fuzz refuses an engine run without the library"
+	else
+		echo "not ok $n - lof-fuzz ran as an engine without the library (status $rc)"
 	fi
 	echo "1..$n"
 	exit 0
