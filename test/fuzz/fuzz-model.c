@@ -1,7 +1,8 @@
 /*
  * fuzz-model.c - the differential fuzzer's shadow of the arena's data.
  *
- * One entry per arena page: what is mapped there (kind, protection,
+ * One entry per arena page, and one for the page below the arena (the
+ * program reaches it as r0-0x1000): what is mapped there (kind, protection,
  * file page), whether the program touched it, and its data. Anonymous
  * pages hold a private copy once written (NULL reads as zeros); shared
  * file pages read the shadow of the file, which writes through any
@@ -32,7 +33,7 @@ uint8_t fz_file_byte(unsigned long off)
 
 void fz_model_init(void)
 {
-	fz_pages = calloc(FZ_ARENA_PAGES, sizeof(*fz_pages));
+	fz_pages = calloc(FZ_MODEL_PAGES, sizeof(*fz_pages));
 	fz_file = malloc(FZ_FILE_PAGES * FZ_PAGE);
 	if (!fz_pages || !fz_file)
 		abort();
@@ -42,9 +43,9 @@ void fz_model_init(void)
 
 struct fz_page *fz_pg(unsigned long addr)
 {
-	if (addr < FZ_ARENA_BASE || addr >= FZ_ARENA_BASE + FZ_ARENA_LEN)
+	if (addr < FZ_MODEL_BASE || addr >= FZ_ARENA_BASE + FZ_ARENA_LEN)
 		return NULL;
-	return &fz_pages[(addr - FZ_ARENA_BASE) / FZ_PAGE];
+	return &fz_pages[(addr - FZ_MODEL_BASE) / FZ_PAGE];
 }
 
 static void pg_clear(struct fz_page *p)
@@ -53,7 +54,7 @@ static void pg_clear(struct fz_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Page range [a, a + len) rounded out to pages, clipped to the arena. */
+/* Page range [a, a + len) rounded out to pages, clipped to the model. */
 #define FOR_PAGES(a, len, p)						\
 	for (unsigned long _x = (a) & ~(FZ_PAGE - 1);			\
 	     _x < (a) + (len) && _x >= ((a) & ~(FZ_PAGE - 1)); _x += FZ_PAGE) \

@@ -5,15 +5,16 @@
  * Lines are written with write(2) one at a time, so a crash loses none
  * and a forked child inherits nothing unprinted.
  *
- * fz_lockstate() prints, for every arena page the program touched and
- * that is still mapped, what /proc/self/pagemap and /proc/kpageflags
- * say: P present, L KPF_MLOCKED, Z the zero page; runs of equal pages
- * share a line ("#12.lock A+0x10000000 3 PL-"). KPF_UNEVICTABLE is not
- * printed: the kernel sets it when a per-CPU batch of mlocked folios is
- * drained, which a page faulted into a lock-on-fault range waits for
- * and a page locked by a later mlock call does not, so it differs
- * between two correct runs. KPF_MLOCKED is set at once, but cleared
- * through the same batches: drain() empties them before a checkpoint.
+ * fz_lockstate() prints, for every page of the model (the arena and the
+ * page below it, A-0x1000) that the program touched and that is still
+ * mapped, what /proc/self/pagemap and /proc/kpageflags say: P present,
+ * L KPF_MLOCKED, Z the zero page; runs of equal pages share a line
+ * ("#12.lock A+0x10000000 3 PL-"). KPF_UNEVICTABLE is not printed: the
+ * kernel sets it when a per-CPU batch of mlocked folios is drained,
+ * which a page faulted into a lock-on-fault range waits for and a page
+ * locked by a later mlock call does not, so it differs between two
+ * correct runs. KPF_MLOCKED is set at once, but cleared through the
+ * same batches: drain() empties them before a checkpoint.
  *
  * Untouched pages are left out: their presence may differ where
  * liblockonfault(7) documents it, and the program never observed them.
@@ -155,6 +156,18 @@ static void drain(void)
 		2 /* MPOL_MF_MOVE */);
 }
 
+/* A run of n equal pages from model page i; the page below the arena
+ * is A-0x1000. */
+static void run_out(int idx, unsigned long i, unsigned long n, const char *s)
+{
+	unsigned long x = FZ_MODEL_BASE + i * FZ_PAGE;
+
+	if (x < FZ_ARENA_BASE)
+		fz_out("#%d.lock A-0x%lx %lu %s", idx, FZ_ARENA_BASE - x, n, s);
+	else
+		fz_out("#%d.lock A+0x%lx %lu %s", idx, x - FZ_ARENA_BASE, n, s);
+}
+
 void fz_lockstate(int idx)
 {
 	unsigned long run_start = 0, run_n = 0;
@@ -162,29 +175,26 @@ void fz_lockstate(int idx)
 
 	drain();
 
-	for (unsigned long i = 0; i < FZ_ARENA_PAGES; i++) {
+	for (unsigned long i = 0; i < FZ_MODEL_PAGES; i++) {
 		struct fz_page *p = &fz_pages[i];
 
 		if (!p->kind || !p->touched) {
 			if (run_n)
-				fz_out("#%d.lock A+0x%lx %lu %s", idx,
-				       run_start * FZ_PAGE, run_n, run_s);
+				run_out(idx, run_start, run_n, run_s);
 			run_n = 0;
 			continue;
 		}
-		state_str(FZ_ARENA_BASE + i * FZ_PAGE, s);
+		state_str(FZ_MODEL_BASE + i * FZ_PAGE, s);
 		if (run_n && !strcmp(s, run_s)) {
 			run_n++;
 			continue;
 		}
 		if (run_n)
-			fz_out("#%d.lock A+0x%lx %lu %s", idx,
-			       run_start * FZ_PAGE, run_n, run_s);
+			run_out(idx, run_start, run_n, run_s);
 		run_start = i;
 		run_n = 1;
 		strcpy(run_s, s);
 	}
 	if (run_n)
-		fz_out("#%d.lock A+0x%lx %lu %s", idx, run_start * FZ_PAGE,
-		       run_n, run_s);
+		run_out(idx, run_start, run_n, run_s);
 }

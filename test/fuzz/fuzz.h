@@ -26,8 +26,14 @@
 #define FZ_ARENA_BASE	0x300000000000UL
 #define FZ_ARENA_LEN	(FZ_NREC * FZ_REGION)
 #define FZ_ARENA_PAGES	(FZ_ARENA_LEN / FZ_PAGE)
+/* The model follows the arena and the page below it, which r0-0x1000
+ * (gen_off's page before a record) reaches: a MAP_FIXED mapping or an
+ * mremap there is the program's own memory like any other. */
+#define FZ_MODEL_BASE	(FZ_ARENA_BASE - FZ_PAGE)
+#define FZ_MODEL_PAGES	(FZ_ARENA_PAGES + 1)
 #define FZ_FILE_PAGES	4096UL			/* the data file: 16 MiB */
 #define FZ_MAX_OPS	4096
+#define FZ_NOLIB	125	/* lof-fuzz's status: LOF_FUZZ_LIB, no library */
 
 /* Kinds of mapping. */
 enum fz_kind { K_NONE, K_ANON_P, K_ANON_S, K_FILE_S, K_FILE_P, K_NKIND };
@@ -74,7 +80,7 @@ int fz_describe(const struct fz_op *o, char *buf, size_t n);
 const char *fz_opname(int type);
 int fz_opnum(const char *name);
 
-/* fuzz-model.c: the shadow of every arena page. */
+/* fuzz-model.c: the shadow of every arena page (and the one below). */
 struct fz_page {
 	uint8_t kind;		/* K_NONE: not mapped */
 	uint8_t prot;
@@ -90,7 +96,7 @@ extern struct fz_page *fz_pages;
 extern uint8_t *fz_file;	/* the data file's content */
 
 void fz_model_init(void);
-struct fz_page *fz_pg(unsigned long addr);	/* NULL outside arena */
+struct fz_page *fz_pg(unsigned long addr);	/* NULL outside the model */
 void fz_model_map(unsigned long a, unsigned long len, int kind, int prot,
 		  unsigned long fpg);
 void fz_model_unmap(unsigned long a, unsigned long len);

@@ -36,8 +36,17 @@
  *
  * Files: the data file (16 MiB, content fz_file_byte) and a scratch
  * file are created in $LOF_FUZZ_DIR (default .) and unlinked at once.
+ *
+ * LOF_FUZZ_LIB set (the driver's engine runs): without -r, exit with
+ * FZ_NOLIB before anything runs if liblockonfault is not in the
+ * process. ld.so only warns when it cannot load an LD_PRELOAD object
+ * (a library being relinked, no memory) and runs the program without
+ * it: the plain calls then go to the kernel, and under sim43 glibc's
+ * mlock2 answers EINVAL for the kernel's ENOSYS, which is no answer
+ * of the library's.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -77,6 +86,8 @@ static const char *aoff(unsigned long a)
 
 	if (a >= FZ_ARENA_BASE && a < FZ_ARENA_BASE + FZ_ARENA_LEN)
 		snprintf(s, 32, "A+0x%lx", a - FZ_ARENA_BASE);
+	else if (a >= FZ_MODEL_BASE && a < FZ_ARENA_BASE)
+		snprintf(s, 32, "A-0x%lx", FZ_ARENA_BASE - a);
 	else
 		snprintf(s, 32, "outside");
 	return s;
@@ -268,7 +279,9 @@ static void res(int idx, const char *desc, long r, int e, const char *tag)
  * mapped PROT_NONE page, or a file page past the end of the file (or
  * of a shared anonymous object, grown by mremap). The
  * kernel answers ENOMEM there and its MLOCK_ONFAULT 0; liblockonfault(7)
- * documents that the library gives the plain call's answer.
+ * documents that the library gives the plain call's answer. The model
+ * follows every page the program can map, the page below the arena
+ * (r0-0x1000) included: a page it has no entry for is a hole.
  */
 static const char *plain_tag(unsigned long a, unsigned long len)
 {
@@ -1202,6 +1215,11 @@ int main(int argc, char **argv)
 			printf("#%d %s;\n", i, d);
 		}
 		return 0;
+	}
+	if (!ref_mode && getenv("LOF_FUZZ_LIB") &&
+	    !dlsym(RTLD_DEFAULT, "lof_engine")) {
+		fprintf(stderr, "lof-fuzz: LOF_FUZZ_LIB is set, but liblockonfault is not loaded\n");
+		return FZ_NOLIB;
 	}
 	setup();
 	fz_out("lof-fuzz seed=%lu ops=%d", seed, prog.nops);
