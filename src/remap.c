@@ -349,18 +349,23 @@ static long move(const struct vmas *w, uintptr_t s, uintptr_t e, size_t n,
  * same-length call without a new address.
  * Return: the length from the old address that must be one VMA, or 0.
  */
-static size_t needs_one_vma(size_t old_len, size_t new_len, int flags)
+static size_t needs_one_vma(uintptr_t s, size_t old_len, size_t new_len,
+			    int flags, uintptr_t d)
 {
 	size_t o = page_up(old_len), n = page_up(new_len);
 
+	/* The kernel's EINVAL comes first (check_mremap_params). */
 	if (!o || !n || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED |
 				   MREMAP_DONTUNMAP)))
-		return 0;	/* the kernel's EINVAL, or a duplicate */
+		return 0;	/* EINVAL, or a duplicate */
 	if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) &&
 	    !(flags & MREMAP_MAYMOVE))
 		return 0;
 	if ((flags & MREMAP_DONTUNMAP) && o != n)
 		return 0;
+	if ((flags & MREMAP_FIXED) &&
+	    ((d & (lof_page_size - 1)) || (d < s + o && s < d + n)))
+		return 0;	/* unaligned, or overlapping the old range */
 	if (flags & MREMAP_FIXED)
 		return o == n ? 0 : n < o ? n : o;
 	return n > o || (flags & MREMAP_DONTUNMAP) ? o : 0;
@@ -410,9 +415,11 @@ static int edge_entry(const struct maps_entry *m, void *arg)
 }
 
 int sig_remap_crosses_lock(uintptr_t s, size_t old_len, size_t new_len,
-			   int flags, const struct sig_pieces *pc)
+			   int flags, void *new_addr,
+			   const struct sig_pieces *pc)
 {
-	size_t len = needs_one_vma(old_len, new_len, flags);
+	size_t len = needs_one_vma(s, old_len, new_len, flags,
+				   (uintptr_t)new_addr);
 	uintptr_t e = s + len;
 	struct edge_ctx c = { .pc = pc, .at = s };
 

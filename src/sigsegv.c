@@ -1072,7 +1072,8 @@ static long remap_lazy(void *old, size_t old_len, size_t new_len, int flags,
 	 * are registered again.
 	 */
 	sig_pieces_collect(&pc, s, e);
-	if (old_len && sig_remap_crosses_lock(s, old_len, new_len, flags, &pc))
+	if (old_len && sig_remap_crosses_lock(s, old_len, new_len, flags,
+					   new_addr, &pc))
 		return -EFAULT;
 	if (old_len)
 		maps_walk(s, e, keep_ordinary, &ord);
@@ -1163,7 +1164,7 @@ long sig_mremap(void *old, size_t old_len, size_t new_len, int flags,
 			if (sig_scarred(s, e) &&
 			    !region_overlaps(&lof_regions, s, e) &&
 			    !sig_remap_crosses_lock(s, old_len, new_len, flags,
-						    &pc)) {
+						    new_addr, &pc)) {
 				p = sig_remap_pieces(old, old_len, new_len,
 						     flags, new_addr, &pc, 1);
 				if (!(p < 0 && p > -4096))
@@ -1186,7 +1187,8 @@ slow:
 		int edge;
 
 		sig_pieces_collect(&pc, s, e);
-		edge = sig_remap_crosses_lock(s, old_len, new_len, flags, &pc);
+		edge = sig_remap_crosses_lock(s, old_len, new_len, flags,
+					      new_addr, &pc);
 		sig_release(s, e, 1);
 		if (flags & MREMAP_FIXED)
 			sig_release(ds, de, 0);

@@ -237,7 +237,8 @@ int sig_scarred(uintptr_t s, uintptr_t e);
  * answers EFAULT. Table lock held, before the release.
  */
 int sig_remap_crosses_lock(uintptr_t s, size_t old_len, size_t new_len,
-			   int flags, const struct sig_pieces *pc);
+			   int flags, void *new_addr,
+			   const struct sig_pieces *pc);
 
 /* ---- lockall.c -------------------------------------------------- */
 
