@@ -277,6 +277,38 @@ static int cow_exact(const struct region *r)
 }
 
 /*
+ * The kernel's fault-around window (mm/memory.c, do_fault_around) is
+ * an aligned block clipped to the mapping at its start; there it keeps
+ * its size from the mapping's start on, up to the end of the page
+ * table. A batch (of the same size) clipped at a region's start is
+ * carried on as far, so that a file page's fault-around maps and locks
+ * what it does under the kernel's own lock-on-fault (the fuzzer's
+ * sigsegv seed 5928: a pwrite(2) from the first page of a locked file
+ * mapping, where the kernel locked 16 pages and the engine 6).
+ * Context: any, including the SIGSEGV handler (async-signal-safe).
+ */
+static void around_start(uintptr_t addr, const struct region *r,
+			 size_t pages, uintptr_t *b0, uintptr_t *b1)
+{
+	uintptr_t size = (uintptr_t)batch_pow2_floor(pages ? pages : 1)
+			 << lof_page_shift;
+	uintptr_t table = (uintptr_t)(lof_page_size / sizeof(uintptr_t)) *
+			  lof_page_size;
+	uintptr_t hi, end;
+
+	if (*b0 != r->start || (addr & ~(size - 1)) >= r->start)
+		return;
+	end = (*b0 | (table - 1)) + 1;	/* this page table's end */
+	hi = *b0 + size;
+	if (hi > end || hi < *b0)
+		hi = end;
+	if (hi > r->end || hi < *b0)
+		hi = r->end;
+	if (hi > *b1)
+		*b1 = hi;
+}
+
+/*
  * The batch to open around addr in the entry r, and the entry's new
  * batch history in *hist; locks: batch_locks(r), populates: that in
  * emulation (the caller has them already).
@@ -317,6 +349,7 @@ static size_t plan(uintptr_t addr, const struct region *r, unsigned int shift,
 	} else {
 		batch_bounds(addr, r->start, r->end, pages << shift,
 			     lof_page_size, b0, b1);
+		around_start(addr, r, pages << shift, b0, b1);
 	}
 	return pages;
 }
@@ -514,6 +547,9 @@ static void widen(const struct region *r, int prot, uintptr_t *lo,
 		return;
 	batch_bounds(*lo, r->start, r->end, lof_config.batch, lof_page_size,
 		     &b0, &b1);
+	around_start(*lo, r, lof_config.batch, &b0, &b1);
+	if (b1 > *hi)
+		*hi = b1;
 	*lo = b0;
 	batch_bounds(*hi - 1, r->start, r->end, lof_config.batch,
 		     lof_page_size, &b0, &b1);

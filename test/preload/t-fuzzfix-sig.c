@@ -29,6 +29,11 @@
  *      another mapping of the same file later read (the fuzzer's
  *      sigsegv-lockstate_P--_PL-.case). Code is now the text of a
  *      loaded object only.
+ *  F10. The same from the first page of a locked file mapping that starts
+ *      6 pages into a 64 KiB block: the kernel's fault-around window,
+ *      clipped to the mapping at its start, keeps its 16 pages from
+ *      there on; the engine's batch stopped at the block's end, 6
+ *      pages (the fuzzer's sigsegv seed 5928).
  *
  * Each case runs once with the kernel's own calls (probe_sys_*, which
  * bypass the library: the reference) and once through the library, on
@@ -174,6 +179,54 @@ static char *f6_map(int fd, int ref)
 	return p;
 }
 
+/* The file mapped shared, off pages into an ALIGN-aligned block. */
+static char *f10_map(int fd, int ref, size_t off)
+{
+	char *res = probe_sys_mmap(NULL, 2 * ALIGN, PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *at, *p;
+
+	if (res == MAP_FAILED)
+		bail("mmap: %s", strerror(errno));
+	at = (char *)(((uintptr_t)res + ALIGN - 1) & ~(ALIGN - 1)) + off * pg;
+	p = ref ? probe_sys_mmap(at, FPG * pg, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_FIXED, fd, 0)
+		: mmap(at, FPG * pg, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED, fd, 0);
+	if (p != at)
+		bail("mmap: %s", strerror(errno));
+	if ((ref ? probe_sys_mlock2(p, FPG * pg, MLOCK_ONFAULT)
+		 : mlock2(p, FPG * pg, MLOCK_ONFAULT)) != 0)
+		bail("mlock2: %s", strerror(errno));
+	return p;
+}
+
+static void f10(void)
+{
+	int fk = f6_file(), fl = f6_file(), scratch;
+	char *k = f10_map(fk, 1, 6), *l = f10_map(fl, 0, 6);
+	ssize_t rk, rl;
+	char where[200] = "";
+	int same;
+
+	scratch = probe_memfd("fuzzfix-f10-scratch", pg);
+	if (scratch < 0)
+		bail("memfd: %s", strerror(errno));
+	rk = probe_raw_syscall(SYS_pwrite64, scratch, (long)k, (long)pg, 0, 0,
+			       0);
+	rl = pwrite(scratch, l, pg, 0);
+	ok(rk == (ssize_t)pg && rl == (ssize_t)pg,
+	   "F10 pwrite from the first page of a locked file mapping: %zd bytes, the kernel %zd",
+	   rl, rk);
+	same = same_pages(k, l, FPG, where, sizeof(where));
+	ok(same,
+	   "F10 pages after it present and locked as under the kernel's MLOCK_ONFAULT (fault-around from the mapping's start)%s%s",
+	   where[0] ? ": " : "", where);
+	close(scratch);
+	close(fk);
+	close(fl);
+}
+
 static void f6(void)
 {
 	int fk = f6_file(), fl = f6_file(), scratch;
@@ -289,7 +342,7 @@ int main(void)
 	plan(0);
 	diag("engine %s", probe_engine());
 	if (!probe_kernel_onfault()) {
-		skip(17, "no MLOCK_ONFAULT in the kernel: no reference");
+		skip(19, "no MLOCK_ONFAULT in the kernel: no reference");
 		return done();
 	}
 	for (int shared = 0; shared < 2; shared++) {
@@ -301,5 +354,6 @@ int main(void)
 	f5();
 	f9(0);
 	f9(1);
+	f10();
 	return done();
 }
