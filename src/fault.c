@@ -296,7 +296,13 @@ static void around_start(uintptr_t addr, const struct region *r,
 			  lof_page_size;
 	uintptr_t hi, end;
 
-	if (*b0 != r->start || (addr & ~(size - 1)) >= r->start)
+	/*
+	 * Over the kernel's lock-on-fault only, where opening a page
+	 * changes nothing but who maps it: in batch-lock mode and in
+	 * emulation an opened batch is locked (and may be populated) whole.
+	 */
+	if (sig_relazy() || *b0 != r->start ||
+	    (addr & ~(size - 1)) >= r->start)
 		return;
 	end = (*b0 | (table - 1)) + 1;	/* this page table's end */
 	hi = *b0 + size;
