@@ -157,30 +157,8 @@ static int f6_file(void)
 	return fd;
 }
 
-/* The file mapped shared at an ALIGN-aligned address, locked. */
-static char *f6_map(int fd, int ref)
-{
-	char *res = probe_sys_mmap(NULL, 2 * ALIGN, PROT_NONE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *at, *p;
-
-	if (res == MAP_FAILED)
-		bail("mmap: %s", strerror(errno));
-	at = (char *)(((uintptr_t)res + ALIGN - 1) & ~(ALIGN - 1));
-	p = ref ? probe_sys_mmap(at, FPG * pg, PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_FIXED, fd, 0)
-		: mmap(at, FPG * pg, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_FIXED, fd, 0);
-	if (p != at)
-		bail("mmap: %s", strerror(errno));
-	if ((ref ? probe_sys_mlock2(p, FPG * pg, MLOCK_ONFAULT)
-		 : mlock2(p, FPG * pg, MLOCK_ONFAULT)) != 0)
-		bail("mlock2: %s", strerror(errno));
-	return p;
-}
-
-/* The file mapped shared, off pages into an ALIGN-aligned block. */
-static char *f10_map(int fd, int ref, size_t off)
+/* The file mapped shared, off pages into an ALIGN-aligned block, locked. */
+static char *f6_map(int fd, int ref, size_t off)
 {
 	char *res = probe_sys_mmap(NULL, 2 * ALIGN, PROT_NONE,
 				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -201,54 +179,34 @@ static char *f10_map(int fd, int ref, size_t off)
 	return p;
 }
 
-static void f10(void)
+/*
+ * F6 and F10: pwrite(2) from pages [boff, boff + blen) of the locked file
+ * mapping placed moff pages into its block, in the kernel's run and in
+ * the library's; the pages around compared.
+ */
+static void pwrite_around(const char *name, size_t moff, size_t boff,
+			  size_t blen)
 {
 	int fk = f6_file(), fl = f6_file(), scratch;
-	char *k = f10_map(fk, 1, 6), *l = f10_map(fl, 0, 6);
+	char *k = f6_map(fk, 1, moff), *l = f6_map(fl, 0, moff);
+	size_t off = boff * pg, len = blen * pg;
 	ssize_t rk, rl;
 	char where[200] = "";
 	int same;
 
-	scratch = probe_memfd("fuzzfix-f10-scratch", pg);
-	if (scratch < 0)
-		bail("memfd: %s", strerror(errno));
-	rk = probe_raw_syscall(SYS_pwrite64, scratch, (long)k, (long)pg, 0, 0,
-			       0);
-	rl = pwrite(scratch, l, pg, 0);
-	ok(rk == (ssize_t)pg && rl == (ssize_t)pg,
-	   "F10 pwrite from the first page of a locked file mapping: %zd bytes, the kernel %zd",
-	   rl, rk);
-	same = same_pages(k, l, FPG, where, sizeof(where));
-	ok(same,
-	   "F10 pages after it present and locked as under the kernel's MLOCK_ONFAULT (fault-around from the mapping's start)%s%s",
-	   where[0] ? ": " : "", where);
-	close(scratch);
-	close(fk);
-	close(fl);
-}
-
-static void f6(void)
-{
-	int fk = f6_file(), fl = f6_file(), scratch;
-	char *k = f6_map(fk, 1), *l = f6_map(fl, 0);
-	size_t off = 21 * pg, len = 26 * pg;
-	ssize_t rk, rl;
-	char where[200] = "";
-	int same;
-
-	scratch = probe_memfd("fuzzfix-f6-scratch", len);
+	scratch = probe_memfd("fuzzfix-scratch", len);
 	if (scratch < 0)
 		bail("memfd: %s", strerror(errno));
 	rk = probe_raw_syscall(SYS_pwrite64, scratch, (long)(k + off),
 			       (long)len, 0, 0, 0);
 	rl = pwrite(scratch, l + off, len, 0);
 	ok(rk == (ssize_t)len && rl == (ssize_t)len,
-	   "F6 pwrite from a locked file mapping: %zd bytes, the kernel %zd",
-	   rl, rk);
+	   "%s pwrite from a locked file mapping: %zd bytes, the kernel %zd",
+	   name, rl, rk);
 	same = same_pages(k, l, FPG, where, sizeof(where));
 	ok(same,
-	   "F6 pages around the pwrite buffer present and locked as under the kernel's MLOCK_ONFAULT (fault-around)%s%s",
-	   where[0] ? ": " : "", where);
+	   "%s pages around the pwrite buffer present and locked as under the kernel's MLOCK_ONFAULT (fault-around)%s%s",
+	   name, where[0] ? ": " : "", where);
 	close(scratch);
 	close(fk);
 	close(fl);
@@ -350,10 +308,10 @@ int main(void)
 		f2(shared, MADV_POPULATE_WRITE, 0);
 		f2(shared, MADV_POPULATE_WRITE, 1);
 	}
-	f6();
+	pwrite_around("F6", 0, 21, 26);
 	f5();
 	f9(0);
 	f9(1);
-	f10();
+	pwrite_around("F10 (the mapping 6 pages into its block)", 6, 0, 1);
 	return done();
 }
