@@ -176,7 +176,8 @@ static void run_out(int idx, unsigned long i, unsigned long n, const char *s)
  * emulation, threads faulting while lock calls open and lock batches,
  * it was seen to stay one too high after munlock or munlockall (seeds
  * 9 and 17, about one run in three under load), the page in no
- * VM_LOCKED mapping (smaps: Locked 0 kB, no "lo").
+ * VM_LOCKED mapping (smaps: Locked 0 kB, no "lo"); once under the
+ * native engine too (seed 1422), the reference's own calls.
  * liblockonfault(7), LIMITATIONS. Shared anonymous memory is left as it
  * is: the model does not tell its objects apart.
  */
