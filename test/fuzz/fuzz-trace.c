@@ -178,11 +178,14 @@ static void run_out(int idx, unsigned long i, unsigned long n, const char *s)
  * 9 and 17, about one run in three under load), the page in no
  * VM_LOCKED mapping (smaps: Locked 0 kB, no "lo"); once under the
  * native engine too (seed 1422), the reference's own calls.
- * liblockonfault(7), LIMITATIONS. Shared anonymous memory is left as it
- * is: the model does not tell its objects apart.
+ * liblockonfault(7), LIMITATIONS. Shared anonymous memory: the model
+ * does not tell its objects apart, so a page is "l" only if no page of
+ * any object at the same offset is in a VM_LOCKED mapping.
  */
 static uint8_t file_maps[FZ_FILE_PAGES];	/* arena pages mapping it, max 2 */
 static uint8_t file_locked[FZ_FILE_PAGES];	/* one of them VM_LOCKED */
+#define SHM_PAGES (FZ_REGION / FZ_PAGE)		/* object pages, at most */
+static uint8_t shm_locked[SHM_PAGES];		/* an object page so held */
 
 static int page_cache(const struct fz_page *p)
 {
@@ -202,6 +205,7 @@ static void count_file_maps(void)
 	for (unsigned long i = 0; i < FZ_MODEL_PAGES; i++)
 		if (page_cache(&fz_pages[i]) && file_maps[fz_pages[i].fpg] < 2)
 			file_maps[fz_pages[i].fpg]++;
+	memset(shm_locked, 0, sizeof(shm_locked));
 	for (unsigned long i = 0; i < FZ_MODEL_PAGES; i++) {
 		const struct fz_page *p = &fz_pages[i];
 
@@ -209,6 +213,10 @@ static void count_file_maps(void)
 		    !file_locked[p->fpg] &&
 		    vm_locked(FZ_MODEL_BASE + i * FZ_PAGE))
 			file_locked[p->fpg] = 1;
+		if (p->kind == K_ANON_S && p->fpg < SHM_PAGES &&
+		    !shm_locked[p->fpg] &&
+		    vm_locked(FZ_MODEL_BASE + i * FZ_PAGE))
+			shm_locked[p->fpg] = 1;
 	}
 }
 
@@ -216,7 +224,7 @@ static void count_file_maps(void)
 static int lock_left(const struct fz_page *p, unsigned long i)
 {
 	if (p->kind == K_ANON_S)
-		return 0;
+		return p->fpg < SHM_PAGES && !shm_locked[p->fpg];
 	if (page_cache(p) && file_maps[p->fpg] > 1)
 		return !file_locked[p->fpg];
 	return !vm_locked(FZ_MODEL_BASE + i * FZ_PAGE);
