@@ -19,7 +19,7 @@
  * Untouched pages are left out: their presence may differ where
  * liblockonfault(7) documents it, and the program never observed them.
  *
- * The reference (fz_tag_lost) tags a run of present pages that are not
+ * Every run (fz_tag_lost) tags a run of present pages that are not
  * mlocked in a locked mapping (VM_LOCKED: msync(MS_INVALIDATE) answers
  * EBUSY) "[class=kernel-lost-mlock]": the kernel's lock-on-fault lost
  * their lock. A page unmapped from a locked mapping is munlocked
@@ -100,7 +100,7 @@ const char *fz_errname(int e)
 }
 
 static int pm_fd = -2, kpf_fd = -2;
-int fz_tag_lost;
+int fz_tag_lost = 1;
 
 static void state_str(unsigned long addr, char s[32])
 {

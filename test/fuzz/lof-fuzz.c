@@ -1178,7 +1178,6 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'r':
 			ref_mode = 1;
-			fz_tag_lost = 1;
 			break;
 		case 's':
 			seed = strtoul(optarg, NULL, 0);

@@ -243,9 +243,9 @@ classify() {
 		}
 	}
 	# The class of checkpoint k'"'"'s first differing page, "" if none
-	# differs. A page the reference tags kernel-lost-mlock (present
-	# in a locked mapping, yet not mlocked: the kernel lost its lock)
-	# is that class where the engine has it locked (PL-), nowhere else.
+	# differs. A page one run tags kernel-lost-mlock (present in a
+	# locked mapping, yet not mlocked: the kernel lost its lock) is
+	# that class where the other run has it locked (PL-), nowhere else.
 	function lockclass(k,  rm, gm, rt, gt, p, best, rs, gs) {
 		expand(ref, nref, k, rm, rt)
 		expand(got, ngot, k, gm, gt)
@@ -267,6 +267,9 @@ classify() {
 		if ((best in rt) && rt[best] == "kernel-lost-mlock" &&
 		    rs == "P--" && gs == "PL-")
 			return rt[best]
+		if ((best in gt) && gt[best] == "kernel-lost-mlock" &&
+		    gs == "P--" && rs == "PL-")
+			return gt[best]
 		return "lockstate:" rs ">" gs
 	}
 	# The lock line of checkpoint k that holds page p, else "none".
