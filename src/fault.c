@@ -604,7 +604,6 @@ static void resolve(uintptr_t addr, size_t len, int ro, int seq)
 		uintptr_t lo = r.start > at ? r.start : at;
 		uintptr_t hi = r.end < e ? r.end : e;
 		long long t0 = sys_clock_ns();
-
 		int prot = r.prot;
 
 		if (seq && lo > at &&
