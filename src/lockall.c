@@ -223,8 +223,7 @@ static int lockall_batch_piece(const struct maps_entry *e, void *arg)
 		 * it (mprotect) it becomes pending, and is locked as it is
 		 * touched, as the kernel's MCL_ONFAULT would lock it.
 		 */
-		if (region_insert(&lof_regions, e->start, e->end, PROT_NONE,
-				  sig_region_flags(e)) == 0)
+		if (sig_region_add(e, PROT_NONE) == 0)
 			c->added++;
 		return 0;
 	}

@@ -297,7 +297,8 @@ static void split_at(struct region_block *b, uintptr_t addr)
 static int mergeable(const struct region *a, const struct region *b)
 {
 	return a->end == b->start && a->prot == b->prot &&
-	       a->flags == b->flags;
+	       a->flags == b->flags && a->ino == b->ino &&
+	       a->base == b->base;
 }
 
 /* Merge touching equal entries whose index lies in [lo, hi]. */
@@ -380,8 +381,15 @@ static struct region_block *begin_range(struct region_table *t,
 int region_insert(struct region_table *t, uintptr_t start, uintptr_t end,
 		  int prot, unsigned int flags)
 {
+	return region_insert_file(t, start, end, prot, flags, 0, 0);
+}
+
+int region_insert_file(struct region_table *t, uintptr_t start,
+		       uintptr_t end, int prot, unsigned int flags,
+		       unsigned long ino, uintptr_t base)
+{
 	struct region r = { .start = start, .end = end, .prot = prot,
-			    .flags = flags };
+			    .flags = flags, .ino = ino, .base = base };
 	struct region_block *b;
 	size_t i;
 

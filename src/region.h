@@ -4,8 +4,22 @@
  * A region is a page-aligned range [start, end) whose pages are pending
  * (PROT_NONE in the kernel until resolved) and whose protection, as the
  * program last asked for it, is prot. Entries are sorted, never overlap,
- * and neighbours with equal prot and flags are merged, so the entry that
- * contains an address also bounds every batch around it.
+ * and neighbours of one kernel mapping with equal prot and flags are
+ * merged, so the entry that contains an address also bounds every batch
+ * around it.
+ *
+ * One kernel mapping: the kernel merges two neighbouring file mappings
+ * only where they map one file at contiguous offsets, and its
+ * fault-around (mm/memory.c, do_fault_around) never leaves a mapping:
+ * its window is clipped at the mapping's start, and carried on from
+ * there. Two file mappings placed side by side, one entry, would bound
+ * a batch at neither's edge (the fuzzer's sim43 seed 1768: the batch
+ * opened around a mapping's first page stopped at an aligned boundary
+ * inside it, where the kernel's window ran on to its end). So a file
+ * entry carries its file (ino) and where the file's offset 0 would be
+ * mapped (base: start - offset), which are the same for every piece of
+ * one mapping, however it is split; anonymous entries carry 0 for
+ * both (no fault-around there).
  *
  * Writers serialize on the table's mutex with signals blocked; readers,
  * the SIGSEGV handler above all, never block or allocate: see region.c.
@@ -28,6 +42,8 @@ struct region {
 	uintptr_t end;
 	int prot;		/* what the program asked for, PROT_* */
 	unsigned int flags;	/* REGION_* */
+	unsigned long ino;	/* the file's inode; 0: anonymous */
+	uintptr_t base;		/* start - file offset; 0: anonymous */
 	/*
 	 * Batch hints, written by the handler with relaxed stores and
 	 * read back clamped: a lost or misplaced update costs a fault at
@@ -140,11 +156,15 @@ void region_atfork_child(void);
 
 /*
  * Add [start, end) with prot and flags, replacing what the table held
- * there and merging with equal neighbours.
+ * there and merging with equal neighbours; region_insert_file for a
+ * piece of the mapping of file ino at base (see struct region).
  * Return: 0, or -ENOMEM if the table cannot grow (table unchanged).
  */
 int region_insert(struct region_table *t, uintptr_t start, uintptr_t end,
 		  int prot, unsigned int flags);
+int region_insert_file(struct region_table *t, uintptr_t start,
+		       uintptr_t end, int prot, unsigned int flags,
+		       unsigned long ino, uintptr_t base);
 
 /*
  * Remove [start, end), splitting entries that straddle its ends, and

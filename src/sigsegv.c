@@ -553,8 +553,7 @@ int sig_remember_none(const struct maps_entry *e, struct reg_ctx *c)
 	as_open.prot = PROT_READ;
 	if (!sig_eligible(&as_open, c) ||
 	    (e->inode && engine_is_object(e->start, e->end)) ||
-	    region_insert(&lof_regions, e->start, e->end, PROT_NONE,
-			  sig_region_flags(e)))
+	    sig_region_add(e, PROT_NONE))
 		return 0;
 	c->added++;
 	if (sig_charge)
@@ -579,8 +578,7 @@ int sig_register_piece(const struct maps_entry *e, void *arg)
 		return 0;
 
 	if (sig_eligible(e, c) &&
-	    region_insert(&lof_regions, e->start, e->end, e->prot,
-			  sig_region_flags(e)) == 0) {
+	    sig_region_add(e, e->prot) == 0) {
 		sig_unsettle(1);
 		if (!e->shared)	/* its pieces may keep anon_vmas apart */
 			sig_scar(e->start, e->end);
@@ -884,8 +882,7 @@ static int relazy_piece(const struct maps_entry *m, void *arg)
 
 	if (m->prot == PROT_NONE) {
 		/* Nothing to open: an entry keeps it locked for later. */
-		if (region_insert(&lof_regions, m->start, m->end, PROT_NONE,
-				  sig_region_flags(m)) == 0)
+		if (sig_region_add(m, PROT_NONE) == 0)
 			c->added++;
 		if (sig_charge)	/* VM_LOCKED and charged, as before */
 			sys_mlock((void *)m->start, m->end - m->start);

@@ -168,6 +168,18 @@ static inline unsigned int sig_region_flags(const struct maps_entry *e)
 	return (e->shared ? REGION_SHARED : 0) | (e->inode ? REGION_FILE : 0);
 }
 
+/*
+ * Add the piece e to the table at prot, as a piece of its kernel
+ * mapping (struct region: ino and base).
+ * Return: 0, or -ENOMEM (region_insert). Table lock held.
+ */
+static inline int sig_region_add(const struct maps_entry *e, int prot)
+{
+	return region_insert_file(&lof_regions, e->start, e->end, prot,
+				  sig_region_flags(e), e->inode,
+				  e->inode ? e->start - e->offset : 0);
+}
+
 /* May the engine make this mapping PROT_NONE? */
 int sig_eligible(const struct maps_entry *e, const struct reg_ctx *c);
 

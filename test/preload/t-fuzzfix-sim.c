@@ -200,6 +200,71 @@ static void fault_around(int fd, int out)
 	munmap(res, 96 * pg);
 }
 
+/*
+ * Fault-around from a mapping's start: the kernel's window is clipped
+ * at the start of the faulting mapping and keeps its 16 pages from
+ * there on. A read of the first page of a locked file mapping that
+ * starts 6 pages into its aligned block locks 16 pages; the emulation
+ * opened the aligned block's last 10 (the fuzzer's sim43 seeds 6585, a
+ * private MAP_LOCKED mapping, and 9652, a shared one under
+ * MCL_FUTURE). And where two file mappings lie side by side, the
+ * second's window starts at its own start: the table held the two as
+ * one entry, and the batch around the second's first page stopped at
+ * the aligned block's end, a page short of its end (seed 1768).
+ */
+static void around_map_start(int fd)
+{
+	const char *charge = getenv("LOCKONFAULT_CHARGE");
+	char *res, *m, *m2;
+	uintptr_t a;
+	long kb;
+
+	if (charge && !strcmp(charge, "touched")) {
+		skip(3, "LOCKONFAULT_CHARGE=touched locks the pages used only (liblockonfault(7), System calls)");
+		return;
+	}
+	res = mmap(NULL, 96 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
+	if (res == MAP_FAILED)
+		bail("mmap");
+	a = ((uintptr_t)res + 32 * pg - 1) & ~(uintptr_t)(32 * pg - 1);
+
+	m = mmap((void *)(a + 6 * pg), 20 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_FIXED | MAP_LOCKED, fd, 0);
+	if (m == MAP_FAILED)
+		bail("mmap(MAP_LOCKED)");
+	kb = *(volatile char *)m;
+	kb = probe_locked_kb(m, 20 * pg);
+	ok(kb == 16 * pg / 1024,
+	   "fault-around: a read of the first page of a private MAP_LOCKED file mapping 6 pages into its block locks 16 pages (Locked: %ld kB)",
+	   kb);
+
+	m = mmap((void *)(a + 6 * pg), 20 * pg, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, 0);
+	if (m == MAP_FAILED || mlock2(m, 20 * pg, MLOCK_ONFAULT))
+		bail("mmap, mlock2");
+	kb = *(volatile char *)(m + pg);
+	kb = probe_locked_kb(m, 20 * pg);
+	ok(kb == 16 * pg / 1024,
+	   "fault-around: a read of the second page of a locked shared file mapping 6 pages into its block locks 16 pages (Locked: %ld kB)",
+	   kb);
+	munmap(m, 20 * pg);
+
+	m = mmap((void *)a, 9 * pg, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, 0);
+	m2 = mmap((void *)(a + 9 * pg), 8 * pg, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_FIXED, fd, 40 * pg);
+	if (m == MAP_FAILED || m2 == MAP_FAILED ||
+	    mlock2(m, 17 * pg, MLOCK_ONFAULT))
+		bail("mmap, mlock2");
+	kb = *(volatile char *)m2;
+	kb = probe_locked_kb(m2, 8 * pg);
+	ok(kb == 8 * pg / 1024 && probe_locked_kb(m, 9 * pg) == 0,
+	   "fault-around: a read of the first page of the second of two locked file mappings side by side locks all its 8 pages, none of the first (Locked: %ld kB)",
+	   kb);
+	munmap(res, 96 * pg);
+}
+
 static void f3(void)
 {
 	char *m = mmap(NULL, 8 * pg, PROT_READ | PROT_WRITE,
@@ -554,7 +619,7 @@ int main(void)
 	int fd, out, i;
 
 	pg = sysconf(_SC_PAGESIZE);
-	plan(50);
+	plan(53);
 	fd = scratch_file("t-fuzzfix-sim.data", 0x11);
 	out = scratch_file("t-fuzzfix-sim.out", 0);
 	sh = mmap(NULL, NPG * pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -596,6 +661,7 @@ int main(void)
 	f8_hole(fd, sh);
 	munmap(sh, NPG * pg);
 	fault_around(fd, out);	/* no other mapping: smaps' Locked: is PSS */
+	around_map_start(fd);
 	f3();
 	f3_mremap(fd);
 	f3_shrink();

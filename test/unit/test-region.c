@@ -200,6 +200,49 @@ static void test_insert_adjacent_different(void **state)
 	region_clear(&t);
 }
 
+/*
+ * File entries merge only as the kernel merges mappings: one file, at
+ * contiguous offsets (the same base); the pieces of one mapping that a
+ * remove or a change of protection cut merge back.
+ */
+static void test_insert_file_mappings(void **state)
+{
+	struct region_table t = { 0 };
+	const unsigned int F = SH | REGION_FILE;
+	struct region r;
+
+	/* one file, offsets not contiguous: two mappings */
+	assert_int_equal(region_insert_file(&t, PG(10), PG(19), RW, F, 7,
+					    PG(10) - PG(1445)), 0);
+	assert_int_equal(region_insert_file(&t, PG(19), PG(27), RW, F, 7,
+					    PG(19) - PG(652)), 0);
+	EXPECT_TABLE(&t, { 10, 19, RW, F }, { 19, 27, RW, F });
+	/* contiguous offsets of the same file: one */
+	assert_int_equal(region_insert_file(&t, PG(27), PG(30), RW, F, 7,
+					    PG(19) - PG(652)), 0);
+	EXPECT_TABLE(&t, { 10, 19, RW, F }, { 19, 30, RW, F });
+	assert_true(region_lookup(&t, PG(29), &r));
+	assert_int_equal(r.ino, 7);
+	assert_true(r.base == PG(19) - PG(652));
+	/* the same base, another file */
+	assert_int_equal(region_insert_file(&t, PG(30), PG(31), RW, F, 8,
+					    PG(19) - PG(652)), 0);
+	EXPECT_TABLE(&t, { 10, 19, RW, F }, { 19, 30, RW, F },
+		     { 30, 31, RW, F });
+	/* a mapping's pieces join again */
+	assert_int_equal(region_protect(&t, PG(20), PG(22), R), 0);
+	EXPECT_TABLE(&t, { 10, 19, RW, F }, { 19, 20, RW, F },
+		     { 20, 22, R, F }, { 22, 30, RW, F }, { 30, 31, RW, F });
+	assert_int_equal(region_protect(&t, PG(20), PG(22), RW), 0);
+	EXPECT_TABLE(&t, { 10, 19, RW, F }, { 19, 30, RW, F },
+		     { 30, 31, RW, F });
+	/* an entry of no file (ino 0) beside a file one stays apart */
+	assert_int_equal(region_insert(&t, PG(31), PG(32), RW, F), 0);
+	EXPECT_TABLE(&t, { 10, 19, RW, F }, { 19, 30, RW, F },
+		     { 30, 31, RW, F }, { 31, 32, RW, F });
+	region_clear(&t);
+}
+
 static void test_insert_overlap_replaces(void **state)
 {
 	struct region_table t = { 0 };
@@ -1022,6 +1065,7 @@ int main(void)
 		cmocka_unit_test(test_lookup_boundaries),
 		cmocka_unit_test(test_insert_merge_equal),
 		cmocka_unit_test(test_insert_adjacent_different),
+		cmocka_unit_test(test_insert_file_mappings),
 		cmocka_unit_test(test_insert_overlap_replaces),
 		cmocka_unit_test(test_remove_middle_splits),
 		cmocka_unit_test(test_remove_spanning),
