@@ -171,7 +171,17 @@ static void run_out(int idx, unsigned long i, unsigned long n, const char *s)
 /*
  * A page the kernel still marks mlocked though no locked mapping of the
  * program holds it (for a file page: none of the arena pages that map
- * the same file page is in a VM_LOCKED mapping): "l". The kernel keeps
+ * the same file page is in a VM_LOCKED mapping with that very page
+ * present): "l". A locked mapping that covers the file page but never
+ * faulted it in does not hold it: the kernel counts a folio's locks by
+ * the locked mappings whose page tables map it (mlock_vma_folio at
+ * fault, mlock_pte_range at the lock call), so its pages stay
+ * unlocked under the kernel's own lock-on-fault (seed 9295 under
+ * sim43: a second mapping of a locked file range, by mremap with old
+ * size 0, never touched; the first unlocked, its page left one lock
+ * too many by the emulation's munlock and mlock around the mremap,
+ * racing the mlock a second thread's fault still had queued on its
+ * CPU). The kernel keeps
  * a folio's mlock count approximately (mm/mlock.c); under the
  * emulation, threads faulting while lock calls open and lock batches,
  * it was seen to stay one too high after munlock or munlockall (seeds
@@ -183,7 +193,8 @@ static void run_out(int idx, unsigned long i, unsigned long n, const char *s)
  * any object at the same offset is in a VM_LOCKED mapping.
  */
 static uint8_t file_maps[FZ_FILE_PAGES];	/* arena pages mapping it, max 2 */
-static uint8_t file_locked[FZ_FILE_PAGES];	/* one of them VM_LOCKED */
+static uint64_t file_locked[FZ_FILE_PAGES];	/* the frame one of them maps
+						   VM_LOCKED, + 1; 0: none */
 #define SHM_PAGES (FZ_REGION / FZ_PAGE)		/* object pages, at most */
 static uint8_t shm_locked[SHM_PAGES];		/* an object page so held */
 
@@ -196,6 +207,20 @@ static int page_cache(const struct fz_page *p)
 static int vm_locked(unsigned long addr)
 {
 	return msync((void *)addr, FZ_PAGE, MS_INVALIDATE) && errno == EBUSY;
+}
+
+/* The page frame mapped at addr, + 1; 0 if none (or unknown). */
+static uint64_t frame(unsigned long addr)
+{
+	uint64_t pm = 0;
+
+	if (pm_fd == -2)
+		pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm_fd < 0 ||
+	    pread(pm_fd, &pm, 8, (off_t)(addr / FZ_PAGE * 8)) != 8 ||
+	    !(pm >> 63 & 1))
+		return 0;
+	return (pm & ((1UL << 55) - 1)) + 1;
 }
 
 static void count_file_maps(void)
@@ -212,7 +237,8 @@ static void count_file_maps(void)
 		if (page_cache(p) && file_maps[p->fpg] > 1 &&
 		    !file_locked[p->fpg] &&
 		    vm_locked(FZ_MODEL_BASE + i * FZ_PAGE))
-			file_locked[p->fpg] = 1;
+			file_locked[p->fpg] = frame(FZ_MODEL_BASE +
+						    i * FZ_PAGE);
 		if (p->kind == K_ANON_S && p->fpg < SHM_PAGES &&
 		    !shm_locked[p->fpg] &&
 		    vm_locked(FZ_MODEL_BASE + i * FZ_PAGE))
@@ -226,7 +252,9 @@ static int lock_left(const struct fz_page *p, unsigned long i)
 	if (p->kind == K_ANON_S)
 		return p->fpg < SHM_PAGES && !shm_locked[p->fpg];
 	if (page_cache(p) && file_maps[p->fpg] > 1)
-		return !file_locked[p->fpg];
+		return !file_locked[p->fpg] ||
+		       file_locked[p->fpg] != frame(FZ_MODEL_BASE +
+						    i * FZ_PAGE);
 	return !vm_locked(FZ_MODEL_BASE + i * FZ_PAGE);
 }
 
