@@ -147,6 +147,27 @@ static void f8_hole(int fd, char *sh)
 	munmap(pv, 8 * pg);
 }
 
+/* Does each opening lock and charge what it opens (CHARGE=touched)? */
+static int charge_touched(void)
+{
+	const char *charge = getenv("LOCKONFAULT_CHARGE");
+
+	return charge && !strcmp(charge, "touched");
+}
+
+/*
+ * 96 pages reserved PROT_NONE at *res; return the first 32-page
+ * (128 KiB) boundary inside, with 64 pages of room after it.
+ */
+static uintptr_t aligned_room(char **res)
+{
+	*res = mmap(NULL, 96 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (*res == MAP_FAILED)
+		bail("mmap");
+	return ((uintptr_t)*res + 32 * pg - 1) & ~(uintptr_t)(32 * pg - 1);
+}
+
 /*
  * Fault-around: the kernel's fault on a page of a locked file mapping
  * maps (and so locks) the page cache pages of the aligned 64 KiB
@@ -160,21 +181,16 @@ static void f8_hole(int fd, char *sh)
  */
 static void fault_around(int fd, int out)
 {
-	const char *charge = getenv("LOCKONFAULT_CHARGE");
 	char *res, *m;
 	uintptr_t a;
 	long kb;
 
-	if (charge && !strcmp(charge, "touched")) {
+	if (charge_touched()) {
 		/* Each opening is locked and charged: the pages used only. */
 		skip(2, "LOCKONFAULT_CHARGE=touched opens a buffer's pages only (liblockonfault(7), System calls)");
 		return;
 	}
-	res = mmap(NULL, 96 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		   0);
-	if (res == MAP_FAILED)
-		bail("mmap");
-	a = ((uintptr_t)res + 32 * pg - 1) & ~(uintptr_t)(32 * pg - 1);
+	a = aligned_room(&res);
 	m = mmap((void *)a, 32 * pg, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED, fd, 0);
 	if (m == MAP_FAILED || mlock2(m, 32 * pg, MLOCK_ONFAULT))
@@ -214,20 +230,15 @@ static void fault_around(int fd, int out)
  */
 static void around_map_start(int fd)
 {
-	const char *charge = getenv("LOCKONFAULT_CHARGE");
 	char *res, *m, *m2;
 	uintptr_t a;
 	long kb;
 
-	if (charge && !strcmp(charge, "touched")) {
+	if (charge_touched()) {
 		skip(3, "LOCKONFAULT_CHARGE=touched locks the pages used only (liblockonfault(7), System calls)");
 		return;
 	}
-	res = mmap(NULL, 96 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		   0);
-	if (res == MAP_FAILED)
-		bail("mmap");
-	a = ((uintptr_t)res + 32 * pg - 1) & ~(uintptr_t)(32 * pg - 1);
+	a = aligned_room(&res);
 
 	m = mmap((void *)(a + 6 * pg), 20 * pg, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_FIXED | MAP_LOCKED, fd, 0);
