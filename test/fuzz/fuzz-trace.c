@@ -188,13 +188,20 @@ static void run_out(int idx, unsigned long i, unsigned long n, const char *s)
  * 9 and 17, about one run in three under load), the page in no
  * VM_LOCKED mapping (smaps: Locked 0 kB, no "lo"); once under the
  * native engine too (seed 1422), the reference's own calls.
- * liblockonfault(7), LIMITATIONS. Shared anonymous memory: the model
+ * liblockonfault(7), LIMITATIONS. The frames the locked mappings of a
+ * file page map are all kept, not the first one's only: under the
+ * emulation a locked private mapping of the file may hold its own copy
+ * of a page the program never touched there (liblockonfault(7),
+ * LIMITATIONS: untouched pages present and locked), and its frame is
+ * not the page cache page a locked shared mapping holds (seed 3484
+ * under sim43). Shared anonymous memory: the model
  * does not tell its objects apart, so a page is "l" only if no page of
  * any object at the same offset is in a VM_LOCKED mapping.
  */
 static uint8_t file_maps[FZ_FILE_PAGES];	/* arena pages mapping it, max 2 */
-static uint64_t file_locked[FZ_FILE_PAGES];	/* the frame one of them maps
-						   VM_LOCKED, + 1; 0: none */
+#define FILE_HOLDERS (FZ_NREC + 1)		/* mappings of one file page */
+/* The frames (+ 1) those of them in VM_LOCKED mappings map; 0: none. */
+static uint64_t file_locked[FZ_FILE_PAGES][FILE_HOLDERS];
 #define SHM_PAGES (FZ_REGION / FZ_PAGE)		/* object pages, at most */
 static uint8_t shm_locked[SHM_PAGES];		/* an object page so held */
 
@@ -223,6 +230,28 @@ static uint64_t frame(unsigned long addr)
 	return (pm & ((1UL << 55) - 1)) + 1;
 }
 
+/* Add frame f (+ 1) to the holders h, once; 0 (absent) holds nothing. */
+static void hold(uint64_t *h, uint64_t f)
+{
+	for (int k = 0; f && k < FILE_HOLDERS; k++) {
+		if (h[k] == f)
+			return;
+		if (!h[k]) {
+			h[k] = f;
+			return;
+		}
+	}
+}
+
+/* Does a locked mapping hold frame f (+ 1), by the holders h? */
+static int held(const uint64_t *h, uint64_t f)
+{
+	for (int k = 0; f && k < FILE_HOLDERS && h[k]; k++)
+		if (h[k] == f)
+			return 1;
+	return 0;
+}
+
 static void count_file_maps(void)
 {
 	memset(file_maps, 0, sizeof(file_maps));
@@ -235,10 +264,9 @@ static void count_file_maps(void)
 		const struct fz_page *p = &fz_pages[i];
 
 		if (page_cache(p) && file_maps[p->fpg] > 1 &&
-		    !file_locked[p->fpg] &&
 		    vm_locked(FZ_MODEL_BASE + i * FZ_PAGE))
-			file_locked[p->fpg] = frame(FZ_MODEL_BASE +
-						    i * FZ_PAGE);
+			hold(file_locked[p->fpg],
+			     frame(FZ_MODEL_BASE + i * FZ_PAGE));
 		if (p->kind == K_ANON_S && p->fpg < SHM_PAGES &&
 		    !shm_locked[p->fpg] &&
 		    vm_locked(FZ_MODEL_BASE + i * FZ_PAGE))
@@ -252,9 +280,8 @@ static int lock_left(const struct fz_page *p, unsigned long i)
 	if (p->kind == K_ANON_S)
 		return p->fpg < SHM_PAGES && !shm_locked[p->fpg];
 	if (page_cache(p) && file_maps[p->fpg] > 1)
-		return !file_locked[p->fpg] ||
-		       file_locked[p->fpg] != frame(FZ_MODEL_BASE +
-						    i * FZ_PAGE);
+		return !held(file_locked[p->fpg],
+			     frame(FZ_MODEL_BASE + i * FZ_PAGE));
 	return !vm_locked(FZ_MODEL_BASE + i * FZ_PAGE);
 }
 
