@@ -18,8 +18,9 @@
  * inside it, where the kernel's window ran on to its end). So a file
  * entry carries its file (ino) and where the file's offset 0 would be
  * mapped (base: start - offset), which are the same for every piece of
- * one mapping, however it is split; anonymous entries carry 0 for
- * both (no fault-around there).
+ * one mapping, however it is split. Entries without an inode (private
+ * anonymous memory: no fault-around there) carry 0 for both; shared
+ * anonymous memory has one in maps, a mapping of its own each.
  *
  * Writers serialize on the table's mutex with signals blocked; readers,
  * the SIGSEGV handler above all, never block or allocate: see region.c.
@@ -42,8 +43,8 @@ struct region {
 	uintptr_t end;
 	int prot;		/* what the program asked for, PROT_* */
 	unsigned int flags;	/* REGION_* */
-	unsigned long ino;	/* the file's inode; 0: anonymous */
-	uintptr_t base;		/* start - file offset; 0: anonymous */
+	unsigned long ino;	/* the inode in maps; 0: none */
+	uintptr_t base;		/* start - file offset; 0: no inode */
 	/*
 	 * Batch hints, written by the handler with relaxed stores and
 	 * read back clamped: a lost or misplaced update costs a fault at
