@@ -795,9 +795,15 @@ dry_run(const char *preload, const char *const *values, char **cmd,
 			       values[i]);
 	}
 	print_engine_comment(values);
-	if (supervise)
+	if (supervise) {
+		int mode = sv_mode();
+
 		printf("# supervisor: the lock calls made without libc "
-		       "rewritten into MLOCK_ONFAULT and MCL_ONFAULT\n");
+		       "rewritten into MLOCK_ONFAULT and MCL_ONFAULT (%s)\n",
+		       mode == SV_MODE_NOTIFY ? "notify mode" :
+		       mode == SV_MODE_TRACE ? "trace mode" :
+		       "cannot start here");
+	}
 	for (char **a = cmd; *a; a++) {
 		if (a != cmd)
 			putchar(' ');
@@ -963,7 +969,13 @@ int main(int argc, char **argv)
 	if (supervise) {
 		char why[256];
 
-		if (sv_start(why, sizeof(why)) == 0)
+		int r = sv_start(why, sizeof(why));
+
+		if (r == -2) {
+			fprintf(stderr, PROGRAM ": cannot run '%s' under the "
+				"supervisor: %s\n", argv[optind], why);
+			return EXIT_CANNOT_RUN;
+		} else if (r == 0)
 			;
 		else if (unreachable(&pi))
 			warn_unserved(argv[optind], unreachable(&pi), why);

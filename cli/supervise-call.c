@@ -1,6 +1,10 @@
 /*
  * supervise-call.c - rewrite one trapped lock call into its lock-on-fault
- * form, in the stopped tracee's registers.
+ * form, in the stopped tracee's registers. Both modes (supervise.h) meet
+ * here: trace mode at the call's seccomp stop, before the kernel runs it;
+ * notify mode at the stop after the kernel answered it -ERESTARTNOINTR,
+ * where the rewritten registers are what the kernel restarts
+ * (sv_call_interrupted(); the restarted call's entry stop is one more).
  *
  * The rewrites (issue 13):
  *   mlock(a, l)        ->  mlock2(a, l, MLOCK_ONFAULT)
@@ -22,7 +26,8 @@
  * Registers. The kernel preserves every register but the return value
  * across a system call, and compiled code relies on it (an inline
  * syscall lists its arguments as inputs, not clobbers). So every rewrite
- * saves the registers at the trap, resumes to the call's exit stop
+ * saves the registers at the trap (in notify mode, the restart's: the
+ * same but for the return value), resumes to the call's exit stop
  * (PTRACE_SYSCALL) and puts them back there with only the return value
  * changed. One extra stop per lock call; lock calls are rare.
  *
@@ -31,8 +36,9 @@
  * int $0x80, and the vDSO's landing pad after sysenter, exactly as the
  * kernel restarts a call) with mlock2's number and arguments set; the
  * tracee runs it, and at mlock2's exit stop the saved registers come back
- * with the mmap's result. A signal may arrive before the re-executed
- * instruction: its handler runs (with our registers saved in its frame)
+ * with the mmap's result. In notify mode every signal but SIGKILL and
+ * SIGSTOP is blocked for the whole rewrite, so what follows is for trace
+ * mode. A signal may arrive before the re-executed instruction: its handler runs (with our registers saved in its frame)
  * and returns to it; the handler's own system calls are told apart from
  * ours by number, arguments and instruction pointer, and counted so that
  * their exit stops are skipped. A handler that leaves by longjmp never
@@ -185,6 +191,47 @@ static int would_refuse(pid_t pid, unsigned long long len)
 	return (len + 4095) / 4096 + locked_kb / 4 > lim / 4096;
 }
 
+/* old_mmap's six words at addr in pid. Return: 0, or -1 (unreadable). */
+static int old_mmap_args(pid_t pid, unsigned long long addr, uint32_t a[6])
+{
+	struct iovec local = { a, 6 * sizeof(a[0]) };
+	struct iovec remote = { (void *)(uintptr_t)(uint32_t)addr,
+				6 * sizeof(a[0]) };
+
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) ==
+	       (ssize_t)(6 * sizeof(a[0])) ? 0 : -1;
+}
+
+/* Whether old_mmap's words ask for a mapping we rewrite. */
+static int old_mmap_locked(const uint32_t a[6])
+{
+	return (a[3] & MAP_LOCKED) && !(a[5] & 4095);	/* else nothing to
+							   do, or its own
+							   EINVAL */
+}
+
+int sv_call_plan(pid_t pid, unsigned msg, const unsigned long long args[6])
+{
+	int abi = SV_MSG_ABI(msg);
+	uint32_t a[6];
+
+	switch (SV_MSG_CALL(msg)) {
+	case SV_MLOCK:
+	case SV_MLOCK2:
+	case SV_MLOCKALL:
+		return 1;
+	case SV_OLD_MMAP:
+		if (abi != SV_ABI_I386 || old_mmap_args(pid, args[0], a) ||
+		    !old_mmap_locked(a))
+			return 0;	/* the kernel will say EFAULT, or */
+		return !would_refuse(pid, a[1]);
+	case SV_MMAP:
+		return !would_refuse(pid, word(abi, args[1]));
+	default:
+		return 0;
+	}
+}
+
 /*
  * i386 old_mmap(struct mmap_arg_struct *): read its six words and turn
  * the call into the equivalent mmap2 when MAP_LOCKED is set.
@@ -194,14 +241,9 @@ static int would_refuse(pid_t pid, unsigned long long len)
 static int old_mmap_to_mmap2(pid_t pid, struct user_regs_struct *r)
 {
 	uint32_t a[6];
-	struct iovec local = { a, sizeof(a) };
-	struct iovec remote = { (void *)(uintptr_t)(uint32_t)r->rbx,
-				sizeof(a) };
 
-	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != sizeof(a))
-		return 0;	/* the kernel will say EFAULT */
-	if (!(a[3] & MAP_LOCKED) || (a[5] & 4095))
-		return 0;	/* nothing to do, or its own EINVAL */
+	if (old_mmap_args(pid, r->rbx, a) || !old_mmap_locked(a))
+		return 0;
 	r->orig_rax = nr_mmap2();
 	r->rbx = a[0];
 	r->rcx = a[1];
@@ -212,10 +254,48 @@ static int old_mmap_to_mmap2(pid_t pid, struct user_regs_struct *r)
 	return 1;
 }
 
+/*
+ * Rewrite t's call (t->abi, t->call) in r, the registers t->saved holds.
+ * Return: 0, or -1 to let it run unchanged.
+ */
+static int rewrite(struct sv_tracee *t, struct user_regs_struct *r)
+{
+	int abi = t->abi;
+
+	switch (t->call) {
+	case SV_MLOCK:
+		r->orig_rax = nr_mlock2(abi);
+		*arg(r, abi, 2) = MLOCK_ONFAULT;
+		break;
+	case SV_MLOCK2:
+		*arg(r, abi, 2) = MLOCK_ONFAULT;
+		break;
+	case SV_MLOCKALL:
+		*arg(r, abi, 0) |= MCL_ONFAULT;
+		break;
+	case SV_OLD_MMAP:
+		if (abi != SV_ABI_I386 || !old_mmap_to_mmap2(t->pid, r))
+			return -1;
+		/* Now an mmap2 with MAP_LOCKED. */
+		__attribute__((fallthrough));
+	case SV_MMAP:
+		t->map_len = word(abi, *arg(r, abi, 1));
+		*arg(r, abi, 3) &= ~(unsigned long long)MAP_LOCKED;
+		break;
+	default:
+		return -1;
+	}
+	if (set_regs(t->pid, r) != 0)
+		return -1;
+	t->other = 0;
+	t->rewrites++;
+	return 0;
+}
+
 int sv_call_trap(struct sv_tracee *t, unsigned long msg)
 {
-	int abi = SV_MSG_ABI(msg), call = SV_MSG_CALL(msg);
 	struct user_regs_struct r;
+	unsigned long long args[6];
 
 	if (t->state != SV_IDLE) {
 		/*
@@ -227,40 +307,50 @@ int sv_call_trap(struct sv_tracee *t, unsigned long msg)
 	}
 	if (get_regs(t->pid, &r) != 0)
 		return PTRACE_CONT;
+	for (int i = 0; i < 6; i++)
+		args[i] = *arg(&r, SV_MSG_ABI(msg), i);
+	if (!sv_call_plan(t->pid, (unsigned)msg, args))
+		return PTRACE_CONT;	/* unchanged: the kernel decides */
 	t->saved = r;
-	t->abi = abi;
-	t->call = call;
-	switch (call) {
-	case SV_MLOCK:
-		r.orig_rax = nr_mlock2(abi);
-		*arg(&r, abi, 2) = MLOCK_ONFAULT;
-		break;
-	case SV_MLOCK2:
-		*arg(&r, abi, 2) = MLOCK_ONFAULT;
-		break;
-	case SV_MLOCKALL:
-		*arg(&r, abi, 0) |= MCL_ONFAULT;
-		break;
-	case SV_OLD_MMAP:
-		if (abi != SV_ABI_I386 || !old_mmap_to_mmap2(t->pid, &r))
-			return PTRACE_CONT;
-		/* Now an mmap2 with MAP_LOCKED. */
-		__attribute__((fallthrough));
-	case SV_MMAP:
-		if (would_refuse(t->pid, *arg(&r, abi, 1)))
-			return PTRACE_CONT;	/* unchanged: the kernel refuses */
-		t->map_len = *arg(&r, abi, 1);
-		*arg(&r, abi, 3) &= ~(unsigned long long)MAP_LOCKED;
-		break;
-	default:
-		return PTRACE_CONT;
-	}
-	if (set_regs(t->pid, &r) != 0)
+	t->abi = SV_MSG_ABI(msg);
+	t->call = SV_MSG_CALL(msg);
+	if (rewrite(t, &r) != 0)
 		return PTRACE_CONT;
 	t->state = SV_AT_EXIT;
-	t->other = 0;
-	t->rewrites++;
 	return PTRACE_SYSCALL;
+}
+
+int sv_call_interrupted(struct sv_tracee *t)
+{
+	struct user_regs_struct r;
+
+	/*
+	 * The kernel restarts the call from these registers: orig_rax
+	 * becomes the number again and the instruction pointer goes back
+	 * over the system call instruction.
+	 */
+	if (get_regs(t->pid, &r) != 0 ||
+	    ret_of(&r, t->abi) != -SV_ERESTARTNOINTR ||
+	    word(t->abi, r.orig_rax) != (unsigned long long)t->nr)
+		return -1;
+	t->saved = r;
+	if (rewrite(t, &r) != 0)
+		return -1;
+	t->state = SV_AT_ENTRY;
+	return PTRACE_SYSCALL;
+}
+
+/* The first refused injection, in one line. */
+static void warn_inject(const struct sv_tracee *t)
+{
+	static int said;
+
+	if (said)
+		return;
+	said = 1;
+	fprintf(stderr, "lockonfault: warning: supervisor: process %d: "
+		"mlock2(MLOCK_ONFAULT) after mmap(MAP_LOCKED) was refused; "
+		"that mapping is not locked\n", (int)t->pid);
 }
 
 /* Put the program's registers back with ret as the call's result. */
@@ -281,6 +371,10 @@ int sv_call_syscall_stop(struct sv_tracee *t)
 	if (get_regs(t->pid, &r) != 0)
 		return PTRACE_CONT;
 	switch (t->state) {
+	case SV_AT_ENTRY:
+		/* The restarted call's entry; signals are blocked. */
+		t->state = SV_AT_EXIT;
+		return PTRACE_SYSCALL;
 	case SV_AT_EXIT:
 		ret = ret_of(&r, t->abi);
 		if ((t->call != SV_MMAP && t->call != SV_OLD_MMAP) ||
@@ -322,7 +416,7 @@ int sv_call_syscall_stop(struct sv_tracee *t)
 	case SV_INJECT_EXIT:
 		ret = ret_of(&r, t->abi);
 		if (is_error(ret))
-			t->inject_failed++;
+			warn_inject(t);
 		restore(t, t->map_ret);
 		return PTRACE_CONT;
 	default:
@@ -331,6 +425,20 @@ int sv_call_syscall_stop(struct sv_tracee *t)
 }
 
 #else /* !__x86_64__ */
+
+int sv_call_plan(pid_t pid, unsigned msg, const unsigned long long args[6])
+{
+	(void)pid;
+	(void)msg;
+	(void)args;
+	return 0;
+}
+
+int sv_call_interrupted(struct sv_tracee *t)
+{
+	(void)t;
+	return -1;
+}
 
 int sv_call_trap(struct sv_tracee *t, unsigned long msg)
 {

@@ -3,7 +3,8 @@
  * under: it traps the lock calls that would lock eagerly, and nothing
  * else.
  *
- * Trapped (SECCOMP_RET_TRACE, to the supervisor), per system call ABI:
+ * Trapped (to the supervisor: SECCOMP_RET_USER_NOTIF in notify mode,
+ * SECCOMP_RET_TRACE in trace mode; see supervise.c), per system call ABI:
  *   mlock               always
  *   mlock2              when flags == 0 (with MLOCK_ONFAULT it is lazy
  *                       already; other flags the kernel refuses itself)
@@ -27,7 +28,9 @@
  *
  * The TRACE data tells the supervisor which call and ABI it stopped on
  * (supervise.h), so it need not guess the ABI from the registers (a
- * 64-bit program may use int $0x80).
+ * 64-bit program may use int $0x80). A notification carries no such
+ * data, but it has the architecture, number and arguments the filter
+ * saw: sv_filter_classify() runs the same table over them.
  *
  * This is an ordinary program, not a signal handler.
  */
@@ -52,7 +55,6 @@
 #define OFF_ARG(i) (offsetof(struct seccomp_data, args) + 8 * (i))
 
 #define ALLOW SECCOMP_RET_ALLOW
-#define TRACE(abi, call) (SECCOMP_RET_TRACE | SV_MSG(abi, call))
 
 /* System call numbers of one ABI, and its audit architecture. */
 struct sv_abi_nrs {
@@ -71,7 +73,16 @@ static const struct sv_abi_nrs abis[] = {
 struct prog {
 	struct sock_filter *ins;
 	size_t n, max;
+	int mode;	/* enum sv_mode */
 };
+
+/* The action trapping call of abi. */
+static unsigned trap(const struct prog *p, int abi, int call)
+{
+	if (p->mode == SV_MODE_NOTIFY)
+		return SECCOMP_RET_USER_NOTIF;
+	return SECCOMP_RET_TRACE | SV_MSG(abi, call);
+}
 
 static void emit(struct prog *p, struct sock_filter f)
 {
@@ -99,29 +110,29 @@ static void emit_abi(struct prog *p, const struct sv_abi_nrs *a)
 	emit(p, (struct sock_filter)LD_ABS(OFF_NR));
 
 	emit(p, (struct sock_filter)JEQ(a->mlock, 0, 1));
-	emit(p, (struct sock_filter)RET(TRACE(abi, SV_MLOCK)));
+	emit(p, (struct sock_filter)RET(trap(p, abi, SV_MLOCK)));
 
 	emit(p, (struct sock_filter)JEQ(a->mlock2, 0, 4));
 	emit(p, (struct sock_filter)LD_ABS(OFF_ARG(2)));
 	emit(p, (struct sock_filter)JEQ(0, 0, 1));
-	emit(p, (struct sock_filter)RET(TRACE(abi, SV_MLOCK2)));
+	emit(p, (struct sock_filter)RET(trap(p, abi, SV_MLOCK2)));
 	emit(p, (struct sock_filter)RET(ALLOW));
 
 	emit(p, (struct sock_filter)JEQ(a->mlockall, 0, 4));
 	emit(p, (struct sock_filter)LD_ABS(OFF_ARG(0)));
 	emit(p, (struct sock_filter)JSET(MCL_ONFAULT, 1, 0));
-	emit(p, (struct sock_filter)RET(TRACE(abi, SV_MLOCKALL)));
+	emit(p, (struct sock_filter)RET(trap(p, abi, SV_MLOCKALL)));
 	emit(p, (struct sock_filter)RET(ALLOW));
 
 	emit(p, (struct sock_filter)JEQ(a->mmap, 0, 4));
 	emit(p, (struct sock_filter)LD_ABS(OFF_ARG(3)));
 	emit(p, (struct sock_filter)JSET(MAP_LOCKED, 0, 1));
-	emit(p, (struct sock_filter)RET(TRACE(abi, SV_MMAP)));
+	emit(p, (struct sock_filter)RET(trap(p, abi, SV_MMAP)));
 	emit(p, (struct sock_filter)RET(ALLOW));
 
 	if (a->old_mmap) {
 		emit(p, (struct sock_filter)JEQ(a->old_mmap, 0, 1));
-		emit(p, (struct sock_filter)RET(TRACE(abi, SV_OLD_MMAP)));
+		emit(p, (struct sock_filter)RET(trap(p, abi, SV_OLD_MMAP)));
 	}
 	emit(p, (struct sock_filter)RET(ALLOW));
 }
@@ -135,9 +146,9 @@ int sv_available(void)
 #endif
 }
 
-size_t sv_filter_build(struct sock_filter *out, size_t max)
+size_t sv_filter_build(struct sock_filter *out, size_t max, int mode)
 {
-	struct prog p = { out, 0, max };
+	struct prog p = { out, 0, max, mode };
 
 	if (!sv_available())
 		return 0;
@@ -146,4 +157,28 @@ size_t sv_filter_build(struct sock_filter *out, size_t max)
 		emit_abi(&p, &abis[i]);
 	emit(&p, (struct sock_filter)RET(ALLOW));
 	return p.n <= max ? p.n : 0;
+}
+
+unsigned sv_filter_classify(const struct seccomp_data *d)
+{
+	for (size_t i = 0; i < sizeof(abis) / sizeof(abis[0]); i++) {
+		const struct sv_abi_nrs *a = &abis[i];
+		unsigned a0 = (unsigned)d->args[0], a2 = (unsigned)d->args[2];
+		unsigned a3 = (unsigned)d->args[3];
+
+		if (d->arch != a->arch)
+			continue;
+		if ((unsigned)d->nr == a->mlock)
+			return SV_MSG(a->abi, SV_MLOCK);
+		if ((unsigned)d->nr == a->mlock2 && a2 == 0)
+			return SV_MSG(a->abi, SV_MLOCK2);
+		if ((unsigned)d->nr == a->mlockall && !(a0 & MCL_ONFAULT))
+			return SV_MSG(a->abi, SV_MLOCKALL);
+		if ((unsigned)d->nr == a->mmap && (a3 & MAP_LOCKED))
+			return SV_MSG(a->abi, SV_MMAP);
+		if (a->old_mmap && (unsigned)d->nr == a->old_mmap)
+			return SV_MSG(a->abi, SV_OLD_MMAP);
+		return 0;
+	}
+	return 0;
 }

@@ -1,52 +1,70 @@
 /*
  * supervise.c - the supervisor: lock on fault for commands LD_PRELOAD
- * cannot serve (static binaries, raw syscall() lock calls).
+ * cannot serve (static binaries, raw syscall() lock calls). This file
+ * chooses its mode and starts it.
  *
  * Design. The command runs under a seccomp filter that traps only the
- * eager lock calls (supervise-filter.c) with SECCOMP_RET_TRACE; a tracer
- * rewrites each trapped call into its lock-on-fault form in the tracee's
- * registers before the kernel runs it (supervise-call.c). Every other
- * system call runs untouched, with no stop. Only a 4.4+ kernel can run
- * the rewritten calls: the wrapper does not start a supervisor on a
- * kernel without MLOCK_ONFAULT (and says so).
+ * eager lock calls (supervise-filter.c); the supervisor rewrites each
+ * trapped call into its lock-on-fault form in the task's registers
+ * (supervise-call.c). Every other system call runs untouched, with no
+ * stop. Only a 4.4+ kernel can run the rewritten calls: the wrapper does
+ * not start a supervisor on a kernel without MLOCK_ONFAULT (and says so).
+ *
+ * Two modes (supervise.h):
+ *   notify (supervise-notify.c): the filter answers SECCOMP_RET_USER_NOTIF
+ *     and the supervisor traces a task only for the stops of one rewrite.
+ *     Needs Linux 5.19 (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: without
+ *     it a signal ends the wait, and a handler without SA_RESTART would
+ *     make mlock fail with EINTR, which the kernel never does), and the
+ *     right to seize any task of the command when it calls: without
+ *     CAP_SYS_PTRACE, Yama's ptrace_scope must be 0 (at 1 only the
+ *     wrapper's own process could be named with PR_SET_PTRACER, not its
+ *     children).
+ *   trace (supervise-trace.c): the filter answers SECCOMP_RET_TRACE and
+ *     every task is traced all its life. Works from 4.4 and under Yama 1,
+ *     but every signal is a ptrace stop: a program taking signals faster
+ *     than that round trip makes no progress (lockonfault(1)).
+ * Notify where it can run, trace elsewhere.
  *
  * Who traces whom. The wrapper process itself becomes the command, as
  * without a supervisor: it keeps its PID, its parent, its exit status
  * and its signals, so shells, systemd and `timeout` see the command
- * itself. The tracer is a grandchild, detached (double fork, as
+ * itself. The supervisor is a grandchild, detached (double fork, as
  * `strace -D` does): the command never sees it as a child, so its
  * wait() calls are not disturbed. The handshake, in order:
- *   1. the wrapper forks a helper, which forks the tracer, then installs
- *      the filter in itself (a throw-away test: seccomp present,
- *      no_new_privs needed or not), sends the result and exits; the
- *      wrapper reaps it (the tracer, orphaned, is nobody's child);
- *   2. the tracer sends its PID up a pipe; the wrapper names it with
- *      PR_SET_PTRACER (Yama's ptrace_scope 1) and says go;
- *   3. the tracer seizes the wrapper (PTRACE_SEIZE: no stop, no SIGSTOP
- *      for the program to see) and sends the result up;
- *   4. the wrapper installs the filter and execs the command.
- * Any failure before 4 leaves the wrapper untouched (no filter, not
- * traced; a tracer never told to go exits at the end of its pipe), and
- * the caller warns and runs the command unsupervised.
+ *   1. the wrapper forks a helper, which forks the supervisor, then
+ *      installs the filters in itself (a throw-away test: seccomp
+ *      present, which mode the kernel takes, no_new_privs needed or not),
+ *      sends the result and exits; the wrapper reaps it (the supervisor,
+ *      orphaned, is nobody's child);
+ *   2. the supervisor sends its PID up a pipe; the wrapper names it with
+ *      PR_SET_PTRACER (Yama's ptrace_scope 1) and says go, with the mode;
+ *   3. trace: the supervisor seizes the wrapper (PTRACE_SEIZE: no stop,
+ *      no SIGSTOP for the program to see), says so, and the wrapper
+ *      installs the filter;
+ *      notify: the wrapper installs the filter and passes its listener
+ *      down (SCM_RIGHTS); the supervisor says it has it;
+ *   4. the wrapper execs the command.
+ * Any failure before the filter is in leaves the wrapper untouched (no
+ * filter, not traced; a supervisor never told to go exits at the end of
+ * its pipe), and the caller warns and runs the command unsupervised. A
+ * notify filter whose listener did not reach the supervisor would fail
+ * every lock call with ENOSYS: the wrapper then does not run the command.
  *
- * Following children. PTRACE_O_TRACEFORK/VFORK/CLONE attach every new
- * process and thread; the filter is inherited by them and kept across
- * exec, so a static program that execs a dynamic one, or the reverse,
- * stays served (LD_PRELOAD stays in the environment for dynamic ones).
+ * Following children. The filter is inherited by every process and
+ * thread and kept across exec, so a static program that execs a dynamic
+ * one, or the reverse, stays served (LD_PRELOAD stays in the environment
+ * for dynamic ones); trace mode also attaches each new task.
  *
- * Signals pass through: a signal-delivery-stop is resumed with the same
- * signal (its siginfo kept by the kernel); a group-stop is left stopped
- * with PTRACE_LISTEN, so job control works; a tracee's death is only
- * noted. The command's exit status is its own.
- *
- * If the supervisor dies. PTRACE_O_EXITKILL kills every tracee with
- * SIGKILL: a filter without its tracer fails the trapped calls with
- * ENOSYS, and a program that would go on with lock calls failing (a
- * secret no longer locked) must not. To make that rare the tracer leaves
- * the terminal's session (no ^C, ^Z or SIGHUP reach it), ignores the
- * signals a service manager sends to a whole group, and asks for the
- * lowest OOM score its privileges allow. It exits when its last tracee
- * is gone.
+ * If the supervisor dies. Trace mode: PTRACE_O_EXITKILL kills every
+ * tracee with SIGKILL (a filter without its tracer fails the trapped
+ * calls with ENOSYS, and a program that would go on with lock calls
+ * failing must not). Notify mode: the trapped calls fail with ENOSYS, an
+ * error the program sees (supervise-notify.c). To make either rare the
+ * supervisor leaves the terminal's session (no ^C, ^Z or SIGHUP reach
+ * it), ignores the signals a service manager sends to a whole group, and
+ * asks for the lowest OOM score its privileges allow. It exits when no
+ * task is left to serve.
  *
  * This is an ordinary program, not a signal handler.
  */
@@ -62,6 +80,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -83,218 +102,118 @@
 		    PTRACE_O_EXITKILL)
 
 /* What goes up the pipe to the wrapper. */
-enum { MSG_FILTER = 1, MSG_PID, MSG_SEIZE };
+enum { MSG_FILTER = 1, MSG_PID, MSG_READY };
 struct msg {
 	int kind;
-	int val;	/* errno, or the tracer's PID */
+	int val;	/* errno, or the supervisor's PID */
+	int mode;	/* MSG_FILTER: the mode the kernel takes */
 };
+
+#define NOTIFY_FLAGS (SECCOMP_FILTER_FLAG_NEW_LISTENER |		\
+		      SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
 
 /* ------------------------------------------------------------------ */
 /* The filter                                                           */
 /* ------------------------------------------------------------------ */
 
 /*
- * Install the filter in this process. Without CAP_SYS_ADMIN the kernel
- * wants no_new_privs first; root keeps setuid programs working by not
- * setting it. Return: 0, or an errno.
+ * Install the filter of mode in this process. Without CAP_SYS_ADMIN the
+ * kernel wants no_new_privs first; root keeps setuid programs working by
+ * not setting it. Return: the listener (notify) or 0 (trace), or -errno.
  */
-static int install_filter(void)
+static int install_filter(int mode)
 {
 	struct sock_filter f[MAX_FILTER];
 	struct sock_fprog prog;
+	unsigned long flags = mode == SV_MODE_NOTIFY ? NOTIFY_FLAGS : 0;
+	long r;
 
-	prog.len = (unsigned short)sv_filter_build(f, MAX_FILTER);
+	prog.len = (unsigned short)sv_filter_build(f, MAX_FILTER, mode);
 	prog.filter = f;
 	if (!prog.len)
-		return ENOSYS;
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0)
+		return -ENOSYS;
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	if (r < 0 && errno == EACCES) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			return -errno;
+		r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags,
+			    &prog);
+	}
+	return r < 0 ? -errno : (int)r;
+}
+
+/*
+ * The mode this kernel takes, tried in this throw-away process: notify
+ * if it has WAIT_KILLABLE_RECV, else trace. Return: the mode, or -errno.
+ */
+static int probe_mode(void)
+{
+	int r = install_filter(SV_MODE_NOTIFY);
+
+	if (r >= 0)
+		return SV_MODE_NOTIFY;
+	if (r != -EINVAL)
+		return r;
+	r = install_filter(SV_MODE_TRACE);
+	return r < 0 ? r : SV_MODE_TRACE;
+}
+
+/*
+ * Whether the supervisor may seize any task of the command, not only
+ * the wrapper: CAP_SYS_PTRACE, or no Yama restriction.
+ */
+static int may_trace_all(void)
+{
+	char line[256];
+	int scope = 0, cap = 0;
+	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+
+	if (f) {
+		if (fscanf(f, "%d", &scope) != 1)
+			scope = 1;
+		fclose(f);
+	}
+	f = fopen("/proc/self/status", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "CapEff:", 7))
+			cap = (int)(strtoull(line + 7, NULL, 16) >> 19 & 1);
+	}
+	if (f)
+		fclose(f);
+	return scope <= 0 || cap;
+}
+
+int sv_mode(void)
+{
+	pid_t pid;
+	int st, mode;
+
+	if (!sv_available())
 		return 0;
-	if (errno != EACCES)
-		return errno;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return errno;
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0 ?
-	       0 : errno;
-}
-
-/* ------------------------------------------------------------------ */
-/* The tracees                                                          */
-/* ------------------------------------------------------------------ */
-
-/* Open addressing on the PID; grown at half full. */
-static struct sv_tracee *tab;
-static size_t tab_size, tab_used;
-
-static struct sv_tracee *slot(pid_t pid)
-{
-	size_t i = (size_t)pid * 2654435761u & (tab_size - 1);
-
-	while (tab[i].pid && tab[i].pid != pid)
-		i = (i + 1) & (tab_size - 1);
-	return &tab[i];
-}
-
-static void grow(void)
-{
-	struct sv_tracee *old = tab;
-	size_t n = tab_size;
-
-	tab_size = n ? n * 2 : 64;
-	tab = calloc(tab_size, sizeof(*tab));
-	if (!tab) {
-		fprintf(stderr, "lockonfault: supervisor: out of memory\n");
-		_exit(1);	/* PTRACE_O_EXITKILL: the tracees go too */
+	pid = fork();
+	if (pid < 0)
+		return 0;
+	if (pid == 0) {
+		mode = probe_mode();
+		_exit(mode < 0 ? 0 : mode);
 	}
-	tab_used = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (old[i].pid > 0) {
-			*slot(old[i].pid) = old[i];
-			tab_used++;
-		}
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return 0;
 	}
-	free(old);
-}
-
-static struct sv_tracee *tracee(pid_t pid)
-{
-	struct sv_tracee *t;
-
-	if (2 * (tab_used + 1) > tab_size)
-		grow();
-	t = slot(pid);
-	if (t->pid != pid) {
-		memset(t, 0, sizeof(*t));
-		t->pid = pid;
-		tab_used++;
-	}
-	return t;
-}
-
-/* Forget pid, re-inserting the cluster after it (linear probing). */
-static void forget(pid_t pid)
-{
-	struct sv_tracee *t;
-	size_t i;
-
-	if (!tab_size)
-		return;
-	t = slot(pid);
-	if (t->pid != pid)
-		return;
-	t->pid = 0;
-	tab_used--;
-	i = (size_t)(t - tab);
-	for (i = (i + 1) & (tab_size - 1); tab[i].pid;
-	     i = (i + 1) & (tab_size - 1)) {
-		struct sv_tracee e = tab[i];
-
-		tab[i].pid = 0;
-		*slot(e.pid) = e;
-	}
-}
-
-/* A fresh state: a new process, an exec, a PID reused. */
-static void reset(struct sv_tracee *t)
-{
-	pid_t pid = t->pid;
-
-	memset(t, 0, sizeof(*t));
-	t->pid = pid;
-}
-
-/* ------------------------------------------------------------------ */
-/* The loop                                                             */
-/* ------------------------------------------------------------------ */
-
-static int is_stop_signal(int sig)
-{
-	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
-	       sig == SIGTTOU;
-}
-
-static void warn_inject(const struct sv_tracee *t)
-{
-	static int said;
-
-	if (said || !t->inject_failed)
-		return;
-	said = 1;
-	fprintf(stderr, "lockonfault: warning: supervisor: process %d: "
-		"mlock2(MLOCK_ONFAULT) after mmap(MAP_LOCKED) was refused; "
-		"that mapping is not locked\n", (int)t->pid);
-}
-
-/* Run until no tracee is left. */
-static void loop(pid_t first)
-{
-	tracee(first);
-	for (;;) {
-		struct sv_tracee *t;
-		unsigned long msg;
-		int st, sig, ev, req, inject = 0;
-		pid_t pid = waitpid(-1, &st, __WALL);
-
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			return;		/* ECHILD: nobody left */
-		}
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			forget(pid);
-			continue;
-		}
-		if (!WIFSTOPPED(st))
-			continue;
-		t = tracee(pid);
-		sig = WSTOPSIG(st);
-		ev = (unsigned)st >> 16;
-		req = t->state == SV_IDLE ? PTRACE_CONT : PTRACE_SYSCALL;
-		switch (ev) {
-		case PTRACE_EVENT_SECCOMP:
-			if (ptrace(PTRACE_GETEVENTMSG, pid, NULL, &msg) == 0)
-				req = sv_call_trap(t, msg);
-			break;
-		case PTRACE_EVENT_STOP:
-			if (is_stop_signal(sig)) {
-				/* Group-stop: stay stopped until SIGCONT. */
-				ptrace(PTRACE_LISTEN, pid, NULL, NULL);
-				continue;
-			}
-			/*
-			 * SIGTRAP: a new tracee's first stop, or the re-trap
-			 * of one leaving a group-stop (SIGCONT). The latter
-			 * may be in the middle of a rewrite: keep its state
-			 * and its resume request.
-			 */
-			break;
-		case PTRACE_EVENT_EXEC:
-			reset(t);
-			req = PTRACE_CONT;
-			break;
-		case 0:
-			if (sig == (SIGTRAP | 0x80)) {
-				req = sv_call_syscall_stop(t);
-				warn_inject(t);
-			} else {
-				inject = sig;	/* signal-delivery-stop */
-			}
-			break;
-		default:
-			/* fork, vfork, clone, vfork-done: nothing to do. */
-			break;
-		}
-		ptrace((enum __ptrace_request)req, pid, NULL,
-		       (void *)(uintptr_t)inject);
-	}
+	mode = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+	if (mode == SV_MODE_NOTIFY && !may_trace_all())
+		mode = SV_MODE_TRACE;
+	return mode;
 }
 
 /* ------------------------------------------------------------------ */
 /* Starting                                                             */
 /* ------------------------------------------------------------------ */
 
-static void send_msg(int fd, int kind, int val)
+static void send_msg(int fd, int kind, int val, int mode)
 {
-	struct msg m = { kind, val };
+	struct msg m = { kind, val, mode };
 
 	if (write(fd, &m, sizeof(m)) != sizeof(m))
 		_exit(1);
@@ -334,26 +253,83 @@ static void detach_self(int keep1, int keep2)
 	}
 }
 
-/* The tracer: seize target, then serve it and its descendants. */
+/*
+ * The go byte from the wrapper: 't' (trace) or 'n' (notify, with the
+ * listener in *fd). Return: the byte, or 0 when the wrapper gave up.
+ */
+static char recv_go(int down, int *fd)
+{
+	char go = 0, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &go, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*fd = -1;
+	do
+		n = recvmsg(down, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return 0;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	}
+	return go;
+}
+
+static int send_go(int down, char go, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &go, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		memset(ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof(ctl);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(down, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* The supervisor: take target in hand, then serve it and its tasks. */
 static void __attribute__((noreturn)) tracer(pid_t target, int up,
 					      int down)
 {
+	int err = 0, lfd;
 	char go;
-	int err = 0;
 
 	detach_self(up, down);
-	send_msg(up, MSG_PID, (int)getpid());
-	if (read(down, &go, 1) != 1)
+	send_msg(up, MSG_PID, (int)getpid(), 0);
+	go = recv_go(down, &lfd);
+	if (go == 'n') {
+		send_msg(up, MSG_READY, lfd < 0 ? EBADF : 0, 0);
+		close(up);
+		close(down);
+		if (lfd >= 0)
+			sv_notify_loop(lfd);
+		_exit(0);
+	}
+	if (go != 't')
 		_exit(0);
 	if (ptrace(PTRACE_SEIZE, target, NULL,
 		   (void *)(uintptr_t)SV_OPTIONS) != 0)
 		err = errno;
-	send_msg(up, MSG_SEIZE, err);
+	send_msg(up, MSG_READY, err, 0);
 	close(up);
 	close(down);
 	if (err)
 		_exit(0);
-	loop(target);
+	sv_trace_loop(target);
 	_exit(0);
 }
 
@@ -368,9 +344,59 @@ static int recv_msg(int fd, struct msg *m)
 	return n == sizeof(*m) ? 0 : -1;
 }
 
+/*
+ * Steps 2-3 of the handshake in mode, the supervisor's PID known.
+ * Return: 0; -1 with why (nothing changed); -2 with why (the filter is
+ * in, without its supervisor).
+ */
+static int hand_over(int mode, int up, int down, pid_t sv, char *why,
+		     size_t whylen)
+{
+	struct msg m;
+	int lfd;
+
+	prctl(PR_SET_PTRACER, (unsigned long)sv, 0, 0, 0);
+	if (mode == SV_MODE_TRACE) {
+		if (send_go(down, 't', -1) != 0 || recv_msg(up, &m) != 0 ||
+		    m.kind != MSG_READY) {
+			snprintf(why, whylen, "the supervisor did not start");
+			return -1;
+		}
+		if (m.val) {
+			snprintf(why, whylen, "cannot trace the command: %s%s",
+				 strerror(m.val), m.val == EPERM ?
+				 " (is it already being traced?)" : "");
+			return -1;
+		}
+		lfd = install_filter(mode);
+		if (lfd < 0) {
+			/* The helper could; we cannot. Traced but harmless. */
+			snprintf(why, whylen, "cannot install a seccomp "
+				 "filter: %s", strerror(-lfd));
+			return -1;
+		}
+		return 0;
+	}
+	lfd = install_filter(mode);
+	if (lfd < 0) {
+		snprintf(why, whylen, "cannot install a seccomp filter: %s",
+			 strerror(-lfd));
+		return -1;
+	}
+	if (send_go(down, 'n', lfd) != 0 || recv_msg(up, &m) != 0 ||
+	    m.kind != MSG_READY || m.val) {
+		close(lfd);
+		snprintf(why, whylen, "the supervisor did not take the "
+			 "filter's listener");
+		return -2;
+	}
+	close(lfd);
+	return 0;
+}
+
 int sv_start(char *why, size_t whylen)
 {
-	int up[2], down[2], st, err, filter_err;
+	int up[2], down[2], st, err, filter_err, mode;
 	pid_t me = getpid(), helper, tracer_pid;
 	struct msg m;
 
@@ -378,7 +404,8 @@ int sv_start(char *why, size_t whylen)
 		snprintf(why, whylen, "no supervisor for this architecture");
 		return -1;
 	}
-	if (pipe2(up, O_CLOEXEC) != 0 || pipe2(down, O_CLOEXEC) != 0) {
+	if (pipe2(up, O_CLOEXEC) != 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, down) != 0) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return -1;
 	}
@@ -389,7 +416,7 @@ int sv_start(char *why, size_t whylen)
 	}
 	if (helper == 0) {
 		/*
-		 * The tracer first, so that it does not inherit the test
+		 * The supervisor first, so that it does not inherit the test
 		 * filter; then the test, in this throw-away process.
 		 */
 		pid_t t;
@@ -399,8 +426,9 @@ int sv_start(char *why, size_t whylen)
 		t = fork();
 		if (t == 0)
 			tracer(me, up[1], down[0]);
-		err = t < 0 ? errno : install_filter();
-		send_msg(up[1], MSG_FILTER, err);
+		mode = t < 0 ? -errno : probe_mode();
+		send_msg(up[1], MSG_FILTER, mode < 0 ? -mode : 0,
+			 mode < 0 ? 0 : mode);
 		_exit(0);
 	}
 	close(up[1]);
@@ -411,40 +439,28 @@ int sv_start(char *why, size_t whylen)
 	/* Two messages, in either order: the test's result, the PID. */
 	err = -1;
 	filter_err = -1;
+	mode = 0;
 	tracer_pid = 0;
 	while ((filter_err < 0 || !tracer_pid) && recv_msg(up[0], &m) == 0) {
-		if (m.kind == MSG_FILTER)
+		if (m.kind == MSG_FILTER) {
 			filter_err = m.val;
-		else if (m.kind == MSG_PID)
+			mode = m.mode;
+		} else if (m.kind == MSG_PID) {
 			tracer_pid = m.val;
+		}
 	}
 	if (filter_err > 0) {
 		snprintf(why, whylen, "cannot install a seccomp filter: %s",
 			 strerror(filter_err));
-	} else if (filter_err < 0 || !tracer_pid) {
+	} else if (filter_err < 0 || !tracer_pid || !mode) {
 		snprintf(why, whylen, "the supervisor did not start");
 	} else {
-		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
-		if (write(down[1], "g", 1) != 1 || recv_msg(up[0], &m) != 0 ||
-		    m.kind != MSG_SEIZE)
-			snprintf(why, whylen, "the supervisor did not start");
-		else if (m.val)
-			snprintf(why, whylen, "cannot trace the command: %s%s",
-				 strerror(m.val), m.val == EPERM ?
-				 " (is it already being traced?)" : "");
-		else
-			err = 0;
+		if (mode == SV_MODE_NOTIFY && !may_trace_all())
+			mode = SV_MODE_TRACE;
+		err = hand_over(mode, up[0], down[1], tracer_pid, why,
+				whylen);
 	}
 	close(up[0]);
 	close(down[1]);
-	if (err)
-		return -1;
-	err = install_filter();
-	if (err) {
-		/* The helper could; we cannot. Traced but harmless. */
-		snprintf(why, whylen, "cannot install a seccomp filter: %s",
-			 strerror(err));
-		return -1;
-	}
-	return 0;
+	return err;
 }

@@ -2,15 +2,19 @@
  * supervise.h - the wrapper's supervisor: lock on fault for what
  * LD_PRELOAD cannot reach (static binaries, raw syscall() lock calls).
  *
- * supervise.c starts it and runs its loop, supervise-filter.c builds the
- * seccomp filter that traps the lock calls, supervise-call.c rewrites one
- * trapped call. See supervise.c for the design.
+ * supervise.c starts it, supervise-filter.c builds the seccomp filter
+ * that traps the lock calls, supervise-notify.c and supervise-trace.c
+ * are its two loops (one per mode, below), supervise-call.c rewrites one
+ * trapped call, supervise-table.c keeps the tasks in a rewrite. See
+ * supervise.c for the design.
  */
 #ifndef LOF_SUPERVISE_H
 #define LOF_SUPERVISE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 
 /* The flags the calls are rewritten into, for headers before Linux 4.4. */
 #ifndef MLOCK_ONFAULT
@@ -19,6 +23,13 @@
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4
 #endif
+
+/*
+ * The kernel's own "restart this call, whatever the signal handler's
+ * SA_RESTART" (include/linux/errno.h; never seen by programs). Notify
+ * mode answers a trapped call with it, see supervise-notify.c.
+ */
+#define SV_ERESTARTNOINTR 513
 
 /*
  * What the filter tells the supervisor about a trapped call: the
@@ -43,11 +54,39 @@ enum sv_abi {
 #define SV_MSG_CALL(msg) ((int)((msg) & 0xff))
 
 /*
- * Build the filter into out (room for max instructions).
+ * How trapped calls reach the supervisor (supervise.c says which and why).
+ *   notify: SECCOMP_RET_USER_NOTIF; the supervisor traces a task only
+ *           for the few stops of one rewrite (Linux 5.19+);
+ *   trace:  SECCOMP_RET_TRACE; every task is traced all its life, and
+ *           every signal it gets is a ptrace stop.
+ */
+enum sv_mode {
+	SV_MODE_TRACE = 1,
+	SV_MODE_NOTIFY,
+};
+
+/*
+ * Build the filter of mode into out (room for max instructions).
  * Return: the number of instructions, or 0 where the supervisor is not
  * built for this architecture.
  */
-size_t sv_filter_build(struct sock_filter *out, size_t max);
+size_t sv_filter_build(struct sock_filter *out, size_t max, int mode);
+
+/*
+ * What the filter traps in d: SV_MSG(abi, call), or 0 for a call it
+ * lets through.
+ */
+unsigned sv_filter_classify(const struct seccomp_data *d);
+
+/*
+ * The mode sv_start() would choose here (probed in a throw-away child),
+ * or 0 when it could start none.
+ */
+int sv_mode(void);
+
+/* The loops: they return when no task is left to serve. */
+void sv_trace_loop(pid_t first);
+void sv_notify_loop(int listener);
 
 /* Whether this build has a supervisor at all (x86_64 only for now). */
 int sv_available(void);
@@ -56,7 +95,9 @@ int sv_available(void);
  * Start the supervisor for this process, which is about to exec the
  * command: fork a detached tracer, let it seize us, install the filter.
  * Return: 0 when supervised; -1 with a one-line reason in why (the
- * caller warns and runs the command unsupervised; nothing was changed).
+ * caller warns and runs the command unsupervised; nothing was changed);
+ * -2 with a reason when the filter is in but its supervisor is not (the
+ * lock calls would fail: the caller must not run the command).
  */
 int sv_start(char *why, size_t whylen);
 

@@ -23,6 +23,10 @@
  *   t-supervise euid       print "euid=N"
  *   t-supervise attach PID PTRACE_ATTACH to PID: print "attach: <errno
  *                          name>" or "attach: ok" (then detach)
+ *   t-supervise late N     print "ready", sleep N seconds, then mlock a
+ *                          page: print "mlock: ok" or "mlock: <errno name>"
+ *   t-supervise debugged   a child traced by us (PTRACE_TRACEME) runs
+ *                          lazy: print "debugged child: lazy|eager"
  *
  * Plain test program: stdio is fine.
  */
@@ -447,13 +451,20 @@ static void on_alarm(int sig)
 
 /*
  * MAP_LOCKED under a 50 µs interval timer whose handler makes system
- * calls: signals land between the mmap and the injected mlock2.
+ * calls: signals land between the mmap and the injected mlock2, and in
+ * notify mode while a call waits for the supervisor.
+ *
+ * LOF_TEST_TIMER_US sets another interval: test-supervise.sh gives trace
+ * mode a longer one, as that mode documents that a program taking
+ * signals faster than a ptrace stop's round trip makes no progress.
  */
 static void test_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_alarm,
 				.sa_flags = SA_RESTART };
-	struct itimerval it = { { 0, 50 }, { 0, 50 } };
+	const char *e = getenv("LOF_TEST_TIMER_US");
+	long us = e && atol(e) > 0 ? atol(e) : 50;
+	struct itimerval it = { { 0, us }, { 0, us } };
 	int bad = 0, n = 2000, kept_all = 1;
 
 	sigaction(SIGALRM, &sa, NULL);
@@ -477,8 +488,8 @@ static void test_signals(void)
 	memset(&it, 0, sizeof(it));
 	setitimer(ITIMER_REAL, &it, NULL);
 	quiet = 1 << 30;
-	ok(bad == 0 && kept_all, "%d MAP_LOCKED calls under a 50 us timer "
-	   "(%d signals): all lazy, registers kept (%d wrong)", n,
+	ok(bad == 0 && kept_all, "%d MAP_LOCKED calls under a %ld us timer "
+	   "(%d signals): all lazy, registers kept (%d wrong)", n, us,
 	   (int)ticks, bad);
 	ok(ticks > 0, "the timer's signals reached the program");
 }
@@ -595,6 +606,46 @@ static int run_exec(char **argv)
 	return bad;
 }
 
+static int late(unsigned secs)
+{
+	char *p = anon(PAGE);
+
+	printf("ready\n");
+	fflush(stdout);
+	sleep(secs);
+	if (syscall(SYS_mlock, p, PAGE) != 0)
+		printf("mlock: %s\n", strerrorname_np(errno));
+	else
+		printf("mlock: ok\n");
+	return 0;
+}
+
+/* A child under our own ptrace, as under a debugger, resumed each stop. */
+static int debugged(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return 2;
+	if (pid == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
+			_exit(2);
+		raise(SIGSTOP);
+		_exit(lazy_here() ? 0 : 1);
+	}
+	while (waitpid(pid, &st, 0) == pid && WIFSTOPPED(st)) {
+		int sig = WSTOPSIG(st);
+
+		ptrace(PTRACE_CONT, pid, NULL,
+		       (void *)(intptr_t)(sig == SIGSTOP ? 0 : sig));
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) > 1)
+		return 2;
+	printf("debugged child: %s\n", WEXITSTATUS(st) ? "eager" : "lazy");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "all";
@@ -637,7 +688,11 @@ int main(int argc, char **argv)
 		printf("attach: ok\n");
 		return 0;
 	}
+	if (!strcmp(mode, "late") && argc > 2)
+		return late((unsigned)atoi(argv[2]));
+	if (!strcmp(mode, "debugged"))
+		return debugged();
 	fprintf(stderr, "usage: %s [all|lazy|exec PROG ARG...|kill SIG|stop|"
-		"sleep N|attach PID]\n", argv[0]);
+		"sleep N|attach PID|late N|debugged]\n", argv[0]);
 	return 2;
 }
