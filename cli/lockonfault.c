@@ -66,6 +66,7 @@ enum {
 	OPT_LIBRARY = 256,
 	OPT_PROBE,
 	OPT_SUPERVISE,
+	OPT_SUPERVISE_MODE,
 	OPT_TABLE,		/* OPT_TABLE + i is lof_options[i] */
 };
 
@@ -218,6 +219,12 @@ static void __attribute__((noreturn)) help(void)
 		    "static program, a 32-bit one without the i386 library, "
 		    "a set-user-ID one run by root), always (without a "
 		    "value), or never");
+	print_entry("--supervise-mode=MODE",
+		    "how the supervisor works: auto (the default: notify "
+		    "where it can run, else trace), notify (the program is "
+		    "traced only during its lock calls; Linux 5.19), or "
+		    "trace (traced all its life, every signal a stop; no "
+		    "EINTR window for handlers without SA_RESTART)");
 	print_entry("--library=PATH",
 		    "preload this file instead of searching for " LIBNAME);
 	print_entry("-h, --help", "print this help and exit");
@@ -447,6 +454,19 @@ static int supervise_when(const char *arg)
 		    "always or never)", arg);
 }
 
+/* --supervise-mode=MODE. */
+static int supervise_mode(const char *arg)
+{
+	if (!strcmp(arg, "auto"))
+		return SV_MODE_AUTO;
+	if (!strcmp(arg, "notify"))
+		return SV_MODE_NOTIFY;
+	if (!strcmp(arg, "trace"))
+		return SV_MODE_TRACE;
+	usage_error("invalid value '%s' for --supervise-mode (expected "
+		    "auto, notify or trace)", arg);
+}
+
 /* One line on stderr: we cannot serve cmd, because of why and then. */
 static void warn_unserved(const char *cmd, const char *why,
 			  const char *then)
@@ -473,6 +493,33 @@ static const char *unreachable(const struct prog_info *pi)
 }
 
 /*
+ * What a supervised command's environment says, for a lockonfault it
+ * runs: its lock calls are served already (the filter is inherited, and
+ * two supervisors would stand in each other's way: the inner one's trace
+ * or notify filter against the outer one's listener and tracing).
+ */
+#define ENV_SUPERVISED ENV_PREFIX "SUPERVISED"
+
+/* Whether a supervisor above serves this process (ENV_SUPERVISED). */
+static int supervised_above(void)
+{
+	char line[128];
+	long n = 0;
+	FILE *f;
+
+	if (!getenv(ENV_SUPERVISED))
+		return 0;
+	f = fopen("/proc/self/status", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Seccomp_filters:", 16))
+			n = strtol(line + 16, NULL, 10);
+	}
+	if (f)
+		fclose(f);
+	return n > 0;	/* the variable alone may be stale */
+}
+
+/*
  * Whether to start the supervisor for cmd. auto: where LD_PRELOAD cannot
  * serve it (unreachable()). always: a dynamic program too, for its raw
  * syscall() lock calls. never: no. It cannot serve a secure program for
@@ -492,6 +539,8 @@ static int want_supervisor(int when, const struct prog_info *pi,
 			warn_unserved(cmd, reach, "--supervise=never was given");
 		return 0;
 	}
+	if (supervised_above())
+		return 0;
 	if (pi->secure && getuid() != 0) {
 		warn_unserved(cmd, reach, "tracing it would drop its "
 			      "privileges");
@@ -783,9 +832,10 @@ static void print_engine_comment(const char *const *values)
 	free(from);
 }
 
+/* sv_want: the --supervise-mode, or -1 for no supervisor. */
 static void __attribute__((noreturn))
 dry_run(const char *preload, const char *const *values, char **cmd,
-	int supervise)
+	int sv_want)
 {
 	if (preload)
 		printf("LD_PRELOAD=%s\n", preload);
@@ -795,14 +845,16 @@ dry_run(const char *preload, const char *const *values, char **cmd,
 			       values[i]);
 	}
 	print_engine_comment(values);
-	if (supervise) {
-		int mode = sv_mode();
+	if (sv_want >= 0) {
+		const char *fallback;
+		int mode = sv_mode(sv_want, &fallback);
 
 		printf("# supervisor: the lock calls made without libc "
-		       "rewritten into MLOCK_ONFAULT and MCL_ONFAULT (%s)\n",
+		       "rewritten into MLOCK_ONFAULT and MCL_ONFAULT (%s%s%s)\n",
 		       mode == SV_MODE_NOTIFY ? "notify mode" :
 		       mode == SV_MODE_TRACE ? "trace mode" :
-		       "cannot start here");
+		       "cannot start here", fallback ? ": " : "",
+		       fallback ? fallback : "");
 	}
 	for (char **a = cmd; *a; a++) {
 		if (a != cmd)
@@ -860,6 +912,8 @@ static struct option *long_options(void)
 		{ "library", required_argument, NULL, OPT_LIBRARY },
 		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "supervise", optional_argument, NULL, OPT_SUPERVISE },
+		{ "supervise-mode", required_argument, NULL,
+		  OPT_SUPERVISE_MODE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -886,6 +940,7 @@ int main(int argc, char **argv)
 	const char *library = NULL;
 	char *lib, *preload;
 	int dry = 0, want_probe = 0, supervise = SV_AUTO, c;
+	int sv_want = SV_MODE_AUTO;
 	struct prog_info pi = { 0 };
 
 	if (!values)
@@ -908,6 +963,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SUPERVISE:
 			supervise = supervise_when(optarg);
+			break;
+		case OPT_SUPERVISE_MODE:
+			sv_want = supervise_mode(optarg);
 			break;
 		case ':':
 		case '?':
@@ -953,7 +1011,8 @@ int main(int argc, char **argv)
 	preload = lib ? new_preload(lib) : NULL;
 
 	if (dry)
-		dry_run(preload, values, argv + optind, supervise);
+		dry_run(preload, values, argv + optind,
+			supervise ? sv_want : -1);
 
 	if (preload)
 		set_env("LD_PRELOAD", preload);
@@ -969,8 +1028,16 @@ int main(int argc, char **argv)
 	if (supervise) {
 		char why[256];
 
-		int r = sv_start(why, sizeof(why));
+		const char *fallback;
+		int r = sv_start(sv_want, &fallback, why, sizeof(why));
 
+		if (r == 0)
+			set_env(ENV_SUPERVISED, fallback ||
+				sv_want == SV_MODE_TRACE ? "trace" : "notify");
+		if (r == 0 && fallback && sv_want == SV_MODE_NOTIFY)
+			fprintf(stderr, PROGRAM ": warning: '%s': "
+				"--supervise-mode=notify: %s; trace mode\n",
+				argv[optind], fallback);
 		if (r == -2) {
 			fprintf(stderr, PROGRAM ": cannot run '%s' under the "
 				"supervisor: %s\n", argv[optind], why);

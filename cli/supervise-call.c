@@ -330,9 +330,12 @@ int sv_call_interrupted(struct sv_tracee *t)
 	 * over the system call instruction.
 	 */
 	if (get_regs(t->pid, &r) != 0 ||
-	    ret_of(&r, t->abi) != -SV_ERESTARTNOINTR ||
+	    (ret_of(&r, t->abi) != -SV_ERESTARTNOINTR &&
+	     ret_of(&r, t->abi) != -SV_ERESTARTSYS) ||
 	    word(t->abi, r.orig_rax) != (unsigned long long)t->nr)
 		return -1;
+	/* ERESTARTSYS: the kernel dropped our answer (supervise-notify.c). */
+	r.rax = (unsigned long long)-SV_ERESTARTNOINTR;
 	t->saved = r;
 	if (rewrite(t, &r) != 0)
 		return -1;

@@ -14,6 +14,8 @@ enum sv_state {
 	SV_IDLE,		/* trace: running with PTRACE_CONT */
 	SV_SEIZED,		/* notify: seized and interrupted; waiting for
 				   the stop after its trapped call */
+	SV_ORPHAN,		/* notify: seized, its call gone (killed, or
+				   the TID reused): released at its next stop */
 	SV_AT_ENTRY,		/* notify: rewritten; waiting for the entry of
 				   the call the kernel restarts */
 	SV_AT_EXIT,		/* rewritten; waiting for its exit stop */

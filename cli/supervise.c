@@ -106,7 +106,7 @@ enum { MSG_FILTER = 1, MSG_PID, MSG_READY };
 struct msg {
 	int kind;
 	int val;	/* errno, or the supervisor's PID */
-	int mode;	/* MSG_FILTER: the mode the kernel takes */
+	int mode;	/* MSG_FILTER: what the probe found (PROBE_*) */
 };
 
 #define NOTIFY_FLAGS (SECCOMP_FILTER_FLAG_NEW_LISTENER |		\
@@ -142,20 +142,27 @@ static int install_filter(int mode)
 	return r < 0 ? -errno : (int)r;
 }
 
+/* What probe_mode() found. */
+enum { PROBE_NOTIFY = 1, PROBE_OLD, PROBE_BUSY };
+
 /*
- * The mode this kernel takes, tried in this throw-away process: notify
- * if it has WAIT_KILLABLE_RECV, else trace. Return: the mode, or -errno.
+ * The filters this kernel takes, tried in this throw-away process.
+ * Return: PROBE_NOTIFY; PROBE_OLD (no WAIT_KILLABLE_RECV: before 5.19)
+ * or PROBE_BUSY (a listener is there already: a supervisor or a
+ * container runtime above us) when only trace mode's filter goes in
+ * (trace filters stack under a listener); or -errno.
  */
 static int probe_mode(void)
 {
-	int r = install_filter(SV_MODE_NOTIFY);
+	int r = install_filter(SV_MODE_NOTIFY), probed;
 
 	if (r >= 0)
-		return SV_MODE_NOTIFY;
-	if (r != -EINVAL)
+		return PROBE_NOTIFY;
+	if (r != -EINVAL && r != -EBUSY)
 		return r;
+	probed = r == -EBUSY ? PROBE_BUSY : PROBE_OLD;
 	r = install_filter(SV_MODE_TRACE);
-	return r < 0 ? r : SV_MODE_TRACE;
+	return r < 0 ? r : probed;
 }
 
 /*
@@ -183,28 +190,47 @@ static int may_trace_all(void)
 	return scope <= 0 || cap;
 }
 
-int sv_mode(void)
+/*
+ * The mode for want (SV_MODE_AUTO, _NOTIFY or _TRACE) where the probe
+ * found probed; *fallback says why not notify mode, when want did not.
+ */
+static int choose(int want, int probed, const char **fallback)
+{
+	*fallback = NULL;
+	if (want == SV_MODE_TRACE)
+		return SV_MODE_TRACE;
+	if (probed == PROBE_OLD)
+		*fallback = "this kernel has no SECCOMP_FILTER_FLAG_WAIT_"
+			    "KILLABLE_RECV (Linux 5.19)";
+	else if (probed == PROBE_BUSY)
+		*fallback = "a seccomp listener is installed already";
+	else if (!may_trace_all())
+		*fallback = "under Yama's ptrace_scope only the wrapper's own "
+			    "process can be traced without CAP_SYS_PTRACE";
+	return *fallback ? SV_MODE_TRACE : SV_MODE_NOTIFY;
+}
+
+int sv_mode(int want, const char **fallback)
 {
 	pid_t pid;
-	int st, mode;
+	int st, probed;
 
+	*fallback = NULL;
 	if (!sv_available())
 		return 0;
 	pid = fork();
 	if (pid < 0)
 		return 0;
 	if (pid == 0) {
-		mode = probe_mode();
-		_exit(mode < 0 ? 0 : mode);
+		probed = probe_mode();
+		_exit(probed < 0 ? 0 : probed);
 	}
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR)
 			return 0;
 	}
-	mode = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
-	if (mode == SV_MODE_NOTIFY && !may_trace_all())
-		mode = SV_MODE_TRACE;
-	return mode;
+	probed = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+	return probed ? choose(want, probed, fallback) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -312,11 +338,13 @@ static void __attribute__((noreturn)) tracer(pid_t target, int up,
 	send_msg(up, MSG_PID, (int)getpid(), 0);
 	go = recv_go(down, &lfd);
 	if (go == 'n') {
-		send_msg(up, MSG_READY, lfd < 0 ? EBADF : 0, 0);
+		int sfd = lfd < 0 ? -EBADF : sv_notify_setup(lfd);
+
+		send_msg(up, MSG_READY, sfd < 0 ? -sfd : 0, 0);
 		close(up);
 		close(down);
-		if (lfd >= 0)
-			sv_notify_loop(lfd);
+		if (sfd >= 0)
+			sv_notify_loop(lfd, sfd);
 		_exit(0);
 	}
 	if (go != 't')
@@ -394,12 +422,13 @@ static int hand_over(int mode, int up, int down, pid_t sv, char *why,
 	return 0;
 }
 
-int sv_start(char *why, size_t whylen)
+int sv_start(int want, const char **fallback, char *why, size_t whylen)
 {
 	int up[2], down[2], st, err, filter_err, mode;
 	pid_t me = getpid(), helper, tracer_pid;
 	struct msg m;
 
+	*fallback = NULL;
 	if (!sv_available()) {
 		snprintf(why, whylen, "no supervisor for this architecture");
 		return -1;
@@ -426,7 +455,7 @@ int sv_start(char *why, size_t whylen)
 		t = fork();
 		if (t == 0)
 			tracer(me, up[1], down[0]);
-		mode = t < 0 ? -errno : probe_mode();
+		mode = t < 0 ? -errno : probe_mode();	/* PROBE_* */
 		send_msg(up[1], MSG_FILTER, mode < 0 ? -mode : 0,
 			 mode < 0 ? 0 : mode);
 		_exit(0);
@@ -455,8 +484,7 @@ int sv_start(char *why, size_t whylen)
 	} else if (filter_err < 0 || !tracer_pid || !mode) {
 		snprintf(why, whylen, "the supervisor did not start");
 	} else {
-		if (mode == SV_MODE_NOTIFY && !may_trace_all())
-			mode = SV_MODE_TRACE;
+		mode = choose(want, mode, fallback);
 		err = hand_over(mode, up[0], down[1], tracer_pid, why,
 				whylen);
 	}

@@ -29,6 +29,7 @@
  * SA_RESTART" (include/linux/errno.h; never seen by programs). Notify
  * mode answers a trapped call with it, see supervise-notify.c.
  */
+#define SV_ERESTARTSYS 512
 #define SV_ERESTARTNOINTR 513
 
 /*
@@ -61,7 +62,8 @@ enum sv_abi {
  *           every signal it gets is a ptrace stop.
  */
 enum sv_mode {
-	SV_MODE_TRACE = 1,
+	SV_MODE_AUTO,		/* notify where it can run, else trace */
+	SV_MODE_TRACE,
 	SV_MODE_NOTIFY,
 };
 
@@ -79,26 +81,34 @@ size_t sv_filter_build(struct sock_filter *out, size_t max, int mode);
 unsigned sv_filter_classify(const struct seccomp_data *d);
 
 /*
- * The mode sv_start() would choose here (probed in a throw-away child),
- * or 0 when it could start none.
+ * The mode sv_start(want) would choose here (probed in a throw-away
+ * child), or 0 when it could start none. *fallback: why not notify mode
+ * when want was not SV_MODE_TRACE, or NULL.
  */
-int sv_mode(void);
+int sv_mode(int want, const char **fallback);
 
 /* The loops: they return when no task is left to serve. */
 void sv_trace_loop(pid_t first);
-void sv_notify_loop(int listener);
+/*
+ * Notify mode's set-up, before the supervisor says it is ready: its
+ * signals and the signalfd for its tracees' stops. Return: the signalfd,
+ * or -errno.
+ */
+int sv_notify_setup(int listener);
+void sv_notify_loop(int listener, int sfd);
 
 /* Whether this build has a supervisor at all (x86_64 only for now). */
 int sv_available(void);
 
 /*
  * Start the supervisor for this process, which is about to exec the
- * command: fork a detached tracer, let it seize us, install the filter.
+ * command, in mode want (enum sv_mode): fork a detached supervisor, hand
+ * it the command, install the filter. *fallback as for sv_mode().
  * Return: 0 when supervised; -1 with a one-line reason in why (the
  * caller warns and runs the command unsupervised; nothing was changed);
  * -2 with a reason when the filter is in but its supervisor is not (the
  * lock calls would fail: the caller must not run the command).
  */
-int sv_start(char *why, size_t whylen);
+int sv_start(int want, const char **fallback, char *why, size_t whylen);
 
 #endif

@@ -27,6 +27,13 @@
  *                          page: print "mlock: ok" or "mlock: <errno name>"
  *   t-supervise debugged   a child traced by us (PTRACE_TRACEME) runs
  *                          lazy: print "debugged child: lazy|eager"
+ *   t-supervise eintr US N N raw mlock + munlock pairs under a US µs
+ *                          timer whose handler has no SA_RESTART: print
+ *                          "calls=N eintr=E other=O ticks=T"; exit 0
+ *                          when no call failed
+ *   t-supervise execmt     three threads in raw mlock + munlock loops,
+ *                          and the main thread execs "/proc/self/exe
+ *                          lazy" 5 ms later
  *
  * Plain test program: stdio is fine.
  */
@@ -606,6 +613,64 @@ static int run_exec(char **argv)
 	return bad;
 }
 
+static volatile sig_atomic_t eintr_ticks;
+
+static void on_eintr_alarm(int sig)
+{
+	(void)sig;
+	eintr_ticks++;
+}
+
+static int eintr_test(long us, int n)
+{
+	struct sigaction sa = { .sa_handler = on_eintr_alarm };	/* no
+								   SA_RESTART */
+	struct itimerval it = { { 0, us }, { 0, us } };
+	char *p = anon(PAGE);
+	int eintr = 0, other = 0;
+
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (int i = 0; i < n; i++) {
+		if (syscall(SYS_mlock, p, PAGE) != 0) {
+			if (errno == EINTR)
+				eintr++;
+			else
+				other++;
+		}
+		syscall(SYS_munlock, p, PAGE);
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	printf("calls=%d eintr=%d other=%d ticks=%d\n", n, eintr, other,
+	       (int)eintr_ticks);
+	return eintr || other;
+}
+
+static char *execmt_page;
+
+static void *execmt_locker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		syscall(SYS_mlock, execmt_page, PAGE);
+		syscall(SYS_munlock, execmt_page, PAGE);
+	}
+	return NULL;
+}
+
+static int execmt(void)
+{
+	pthread_t th;
+
+	execmt_page = anon(PAGE);
+	for (int i = 0; i < 3; i++)
+		pthread_create(&th, NULL, execmt_locker, NULL);
+	usleep(5000);
+	execl("/proc/self/exe", "t-supervise", "lazy", (char *)NULL);
+	return 3;
+}
+
 static int late(unsigned secs)
 {
 	char *p = anon(PAGE);
@@ -692,7 +757,12 @@ int main(int argc, char **argv)
 		return late((unsigned)atoi(argv[2]));
 	if (!strcmp(mode, "debugged"))
 		return debugged();
+	if (!strcmp(mode, "eintr") && argc > 3)
+		return eintr_test(atol(argv[2]), atoi(argv[3]));
+	if (!strcmp(mode, "execmt"))
+		return execmt();
 	fprintf(stderr, "usage: %s [all|lazy|exec PROG ARG...|kill SIG|stop|"
-		"sleep N|attach PID|late N|debugged]\n", argv[0]);
+		"sleep N|attach PID|late N|debugged|eintr US N|execmt]\n",
+		argv[0]);
 	return 2;
 }
