@@ -493,33 +493,6 @@ static const char *unreachable(const struct prog_info *pi)
 }
 
 /*
- * What a supervised command's environment says, for a lockonfault it
- * runs: its lock calls are served already (the filter is inherited, and
- * two supervisors would stand in each other's way: the inner one's trace
- * or notify filter against the outer one's listener and tracing).
- */
-#define ENV_SUPERVISED ENV_PREFIX "SUPERVISED"
-
-/* Whether a supervisor above serves this process (ENV_SUPERVISED). */
-static int supervised_above(void)
-{
-	char line[128];
-	long n = 0;
-	FILE *f;
-
-	if (!getenv(ENV_SUPERVISED))
-		return 0;
-	f = fopen("/proc/self/status", "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Seccomp_filters:", 16))
-			n = strtol(line + 16, NULL, 10);
-	}
-	if (f)
-		fclose(f);
-	return n > 0;	/* the variable alone may be stale */
-}
-
-/*
  * Whether to start the supervisor for cmd. auto: where LD_PRELOAD cannot
  * serve it (unreachable()). always: a dynamic program too, for its raw
  * syscall() lock calls. never: no. It cannot serve a secure program for
@@ -539,8 +512,6 @@ static int want_supervisor(int when, const struct prog_info *pi,
 			warn_unserved(cmd, reach, "--supervise=never was given");
 		return 0;
 	}
-	if (supervised_above())
-		return 0;
 	if (pi->secure && getuid() != 0) {
 		warn_unserved(cmd, reach, "tracing it would drop its "
 			      "privileges");
@@ -853,7 +824,8 @@ dry_run(const char *preload, const char *const *values, char **cmd,
 		       "rewritten into MLOCK_ONFAULT and MCL_ONFAULT (%s%s%s)\n",
 		       mode == SV_MODE_NOTIFY ? "notify mode" :
 		       mode == SV_MODE_TRACE ? "trace mode" :
-		       "cannot start here", fallback ? ": " : "",
+		       mode == SV_MODE_ABOVE ? "the supervisor above serves "
+		       "it" : "cannot start here", fallback ? ": " : "",
 		       fallback ? fallback : "");
 	}
 	for (char **a = cmd; *a; a++) {
@@ -1031,9 +1003,6 @@ int main(int argc, char **argv)
 		const char *fallback;
 		int r = sv_start(sv_want, &fallback, why, sizeof(why));
 
-		if (r == 0)
-			set_env(ENV_SUPERVISED, fallback ||
-				sv_want == SV_MODE_TRACE ? "trace" : "notify");
 		if (r == 0 && fallback && sv_want == SV_MODE_NOTIFY)
 			fprintf(stderr, PROGRAM ": warning: '%s': "
 				"--supervise-mode=notify: %s; trace mode\n",
@@ -1042,8 +1011,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, PROGRAM ": cannot run '%s' under the "
 				"supervisor: %s\n", argv[optind], why);
 			return EXIT_CANNOT_RUN;
-		} else if (r == 0)
-			;
+		} else if (r >= 0)
+			;	/* served: by us, or by the supervisor above */
 		else if (unreachable(&pi))
 			warn_unserved(argv[optind], unreachable(&pi), why);
 		else

@@ -23,10 +23,11 @@
  *   4. answer the notification with -ERESTARTNOINTR. T leaves the call
  *      with it; on the way out it finds the interrupt: a
  *      PTRACE_EVENT_STOP with T's registers those of the call, the
- *      return value aside. (Kernels 5.19 to 6.16 without commit
- *      cce436aafc2a can drop the answer when the interrupt wakes T
- *      first: the call then returns -ERESTARTSYS, which restarts the
- *      same way once every signal is blocked, so step 5 takes both);
+ *      return value aside. (Kernels 5.19 to 6.17, and stable ones
+ *      without the backport of commit cce436aafc2a, can drop the answer
+ *      when the interrupt wakes T first: the call then returns
+ *      -ERESTARTSYS, which restarts the same way once every signal is
+ *      blocked, so step 5 takes both);
  *   5. at that stop, block every signal T can block (PTRACE_SETSIGMASK;
  *      its own mask is kept) and rewrite the registers: the kernel
  *      restarts the call from them, as it restarts any interrupted call

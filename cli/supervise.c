@@ -79,6 +79,7 @@
 #include <string.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/ptrace.h>
@@ -143,19 +144,55 @@ static int install_filter(int mode)
 }
 
 /* What probe_mode() found. */
-enum { PROBE_NOTIFY = 1, PROBE_OLD, PROBE_BUSY };
+enum { PROBE_NOTIFY = 1, PROBE_OLD, PROBE_BUSY, PROBE_ABOVE };
+
+/*
+ * Whether a raw mlock is lazy here already: a supervisor above us (this
+ * wrapper run by a supervised command, whatever its environment says)
+ * rewrites it, and a second one would only stand in its way (its filter
+ * against the first one's listener, its tracing against the first one's
+ * PTRACE_SEIZE). An untouched page left out of memory by mlock says so.
+ * The system call instruction is our own: a preloaded liblockonfault
+ * (inherited from an outer wrapper) would rewrite mlock() and syscall().
+ */
+static int lazy_above(void)
+{
+#if defined(__x86_64__)
+	unsigned char vec = 1;
+	long r = -1;
+	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return 0;
+	__asm__ volatile ("syscall"
+			  : "=a" (r)
+			  : "0" ((long)SYS_mlock), "D" (p), "S" (4096L)
+			  : "rcx", "r11", "memory");
+	if (r != 0 || mincore(p, 4096, &vec) != 0)
+		vec = 1;	/* not known: not lazy */
+	munmap(p, 4096);
+	return !(vec & 1);
+#else
+	return 0;
+#endif
+}
 
 /*
  * The filters this kernel takes, tried in this throw-away process.
- * Return: PROBE_NOTIFY; PROBE_OLD (no WAIT_KILLABLE_RECV: before 5.19)
+ * Return: PROBE_ABOVE (lazy_above()); PROBE_NOTIFY; PROBE_OLD (no
+ * WAIT_KILLABLE_RECV: before 5.19)
  * or PROBE_BUSY (a listener is there already: a supervisor or a
  * container runtime above us) when only trace mode's filter goes in
  * (trace filters stack under a listener); or -errno.
  */
 static int probe_mode(void)
 {
-	int r = install_filter(SV_MODE_NOTIFY), probed;
+	int r, probed;
 
+	if (lazy_above())
+		return PROBE_ABOVE;
+	r = install_filter(SV_MODE_NOTIFY);
 	if (r >= 0)
 		return PROBE_NOTIFY;
 	if (r != -EINVAL && r != -EBUSY)
@@ -197,6 +234,8 @@ static int may_trace_all(void)
 static int choose(int want, int probed, const char **fallback)
 {
 	*fallback = NULL;
+	if (probed == PROBE_ABOVE)
+		return SV_MODE_ABOVE;
 	if (want == SV_MODE_TRACE)
 		return SV_MODE_TRACE;
 	if (probed == PROBE_OLD)
@@ -483,8 +522,9 @@ int sv_start(int want, const char **fallback, char *why, size_t whylen)
 			 strerror(filter_err));
 	} else if (filter_err < 0 || !tracer_pid || !mode) {
 		snprintf(why, whylen, "the supervisor did not start");
+	} else if ((mode = choose(want, mode, fallback)) == SV_MODE_ABOVE) {
+		err = 1;	/* the supervisor, told nothing, exits */
 	} else {
-		mode = choose(want, mode, fallback);
 		err = hand_over(mode, up[0], down[1], tracer_pid, why,
 				whylen);
 	}

@@ -65,6 +65,8 @@ enum sv_mode {
 	SV_MODE_AUTO,		/* notify where it can run, else trace */
 	SV_MODE_TRACE,
 	SV_MODE_NOTIFY,
+	SV_MODE_ABOVE,		/* found: lock calls are lazy already (a
+				   supervisor above us): none started */
 };
 
 /*
@@ -104,7 +106,9 @@ int sv_available(void);
  * Start the supervisor for this process, which is about to exec the
  * command, in mode want (enum sv_mode): fork a detached supervisor, hand
  * it the command, install the filter. *fallback as for sv_mode().
- * Return: 0 when supervised; -1 with a one-line reason in why (the
+ * Return: 0 when supervised; 1 when a supervisor above serves the
+ * command already (SV_MODE_ABOVE: nothing started); -1 with a one-line
+ * reason in why (the
  * caller warns and runs the command unsupervised; nothing was changed);
  * -2 with a reason when the filter is in but its supervisor is not (the
  * lock calls would fail: the caller must not run the command).

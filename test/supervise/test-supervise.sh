@@ -275,13 +275,16 @@ if [ "$mode" = notify ]; then
 	check "notify mode: execve from a thread while three are in lock calls: $good of 10 runs end, the new program lazy, no warning" \
 		test "$good" -eq 10
 
-	run "$W" --supervise -- "$W" -- "$ST" lazy
-	check "notify mode: lockonfault under lockonfault's supervisor: the outer one serves, lazy, no warning" \
+	run "$W" --supervise -- env -i "$W" -- "$ST" lazy
+	check "notify mode: lockonfault under lockonfault's supervisor (env -i): the outer one serves, lazy, no warning" \
 		eval '[ "$rc" -eq 0 ] && grep -q "lazy=yes" "$T/out" && [ ! -s "$T/err" ]'
+	run "$W" --supervise -- "$W" -n -- "$ST" lazy
+	check "notify mode: the inner dry run says the supervisor above serves it" \
+		grep -q "(the supervisor above serves it)" "$T/out"
 else
 	for what in "debugger can attach" "debugged task eager" \
 		"supervisor killed: ENOSYS" "supervisor exits" "execve" \
-		"nested"; do
+		"nested" "nested dry run"; do
 		n=$((n + 1))
 		echo "ok $n - notify mode: $what # SKIP the supervisor runs in $mode mode here"
 	done
@@ -324,13 +327,17 @@ if [ -x "$K518" ] && [ "$(mode_of "$K518")" = trace ]; then
 	check "trace mode: the supervisor ($comm) killed, the command dies of SIGKILL" \
 		eval '[ "$comm" = lockonfault-sv ] && [ "$rc" -eq 137 ]'
 
+	run "$K518" "$W" --supervise -- env -i "$W" -- "$ST" lazy
+	check "trace mode: lockonfault under lockonfault's supervisor (env -i): the outer one serves, lazy, no warning" \
+		eval '[ "$rc" -eq 0 ] && grep -q "lazy=yes" "$T/out" && [ ! -s "$T/err" ]'
+
 	run "$K518" "$W" --supervise-mode=notify -- "$ST" lazy
 	check "Linux 5.18, --supervise-mode=notify: one warning, trace mode, lazy" \
 		eval '[ "$rc" -eq 0 ] && grep -q "lazy=yes" "$T/out" &&
 		warned "WAIT_KILLABLE_RECV (Linux 5.19); trace mode"'
 else
 	for what in "mode" "t-static" "debugger" "supervisor killed" \
-		"--supervise-mode=notify"; do
+		"nested" "--supervise-mode=notify"; do
 		n=$((n + 1))
 		echo "ok $n - trace mode: $what # SKIP $K518 not built, or no trace mode here"
 	done
