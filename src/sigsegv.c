@@ -224,12 +224,16 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 			opened[i] = 1;
 			/*
 			 * Emulation: the piece is VM_LOCKED without
-			 * ONFAULT, and opening it would have the kernel's
-			 * mprotect populate it. Unlocked first, it opens
-			 * as it is; a caller that keeps it locked
-			 * registers it again (relazy).
+			 * ONFAULT (whole with CHARGE=range; its opened
+			 * batches, read-only ones among them, and the
+			 * program's own PROT_NONE with CHARGE=touched),
+			 * and opening it would have the kernel's mprotect
+			 * populate it: a private file mapping's pages read
+			 * would become private copies (F8). Unlocked
+			 * first, it opens as it is; a caller that keeps it
+			 * locked registers it again (relazy).
 			 */
-			if (sig_charge)
+			if (sig_emulate)
 				sys_munlock((void *)r->start, r->end - r->start);
 			if (r->prot == PROT_NONE ||
 			    sys_mprotect((void *)r->start, r->end - r->start,
@@ -240,7 +244,7 @@ void sig_release(uintptr_t start, uintptr_t end, int relock)
 							r->end - r->start);
 				table_drop(r->start, r->end);
 			} else if (region_lookup(&lof_regions, r->start, &whole) &&
-				   (!sig_charge ||
+				   (!sig_emulate ||
 				    !sys_munlock((void *)whole.start,
 						 whole.end - whole.start)) &&
 				   sys_mprotect((void *)whole.start,
@@ -542,8 +546,13 @@ static int around_kept(const struct maps_entry *e, struct reg_ctx *c)
  * mprotect releases it (unlocked first) and registers it again, pending.
  * Not under a plain lock call (c->populate): that one locks the piece
  * the ordinary way, as every engine does (liblockonfault(7), mlock).
- * With sig_charge it is still VM_LOCKED and charged, so that what glibc
- * opens in it with its own calls (an arena) is locked as before.
+ * It is still VM_LOCKED and charged, as the kernel's MLOCK_ONFAULT
+ * locks it (its present pages locked, MADV_DONTNEED refused), so that
+ * what glibc opens in it with its own calls (an arena) is locked as
+ * before; with CHARGE=touched too, as lock_ordinary locks it over the
+ * kernel's lock-on-fault, except under mlockall(MCL_CURRENT), which
+ * leaves the program's own PROT_NONE unlocked there (lockall.c,
+ * liblockonfault(7)).
  * Return 1 if it did. Table lock held.
  */
 int sig_remember_none(const struct maps_entry *e, struct reg_ctx *c)
@@ -556,7 +565,7 @@ int sig_remember_none(const struct maps_entry *e, struct reg_ctx *c)
 	    sig_region_add(e, PROT_NONE))
 		return 0;
 	c->added++;
-	if (sig_charge)
+	if (sig_charge || !c->current)
 		sys_mlock((void *)e->start, e->end - e->start);
 	return 1;
 }
@@ -871,6 +880,14 @@ static void keep(struct kept *k, uintptr_t s, uintptr_t e)
 	}
 }
 
+/* A present_runs callback: lock a run of present pages. */
+static int lock_present(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	(void)arg;
+	sys_mlock((void *)lo, hi - lo);
+	return 0;
+}
+
 /*
  * Register [s, e) again after a change: present pages locked, the
  * rest pending, at the protection the kernel now shows. Nothing is
@@ -884,8 +901,19 @@ static int relazy_piece(const struct maps_entry *m, void *arg)
 		/* Nothing to open: an entry keeps it locked for later. */
 		if (sig_region_add(m, PROT_NONE) == 0)
 			c->added++;
-		if (sig_charge)	/* VM_LOCKED and charged, as before */
+		/*
+		 * Emulation: the release unlocked it. With CHARGE=range
+		 * it is VM_LOCKED and charged, as before. With
+		 * CHARGE=touched what was locked is what was present
+		 * (batches opened and locked, pages present at the call):
+		 * those pages are locked again, plain mlock of a
+		 * PROT_NONE run populating nothing (ENOMEM, ignored), and
+		 * the rest is charged once opened and touched.
+		 */
+		if (sig_charge)
 			sys_mlock((void *)m->start, m->end - m->start);
+		else if (sig_emulate)
+			present_runs(m->start, m->end, lock_present, NULL);
 		return 0;
 	}
 	return sig_register_piece(m, c);
