@@ -11,6 +11,10 @@
 #            test/sim43/lof-kernel43, a seccomp filter that answers as
 #            Linux 4.3 does: the library must pick the sigsegv engine and
 #            supply lock-on-fault itself
+#   sim43-touched  the same with LOCKONFAULT_CHARGE=touched (each batch
+#            charged as it is locked); only tests that know that mode
+#            (sim43-touched.sh names it: most others assume the
+#            default CHARGE=range)
 #
 # The tests are the TEST names given (t-mlock2 ...), else
 # $LOF_PRELOAD_TESTS (make check passes PRELOAD_TESTS), else every
@@ -34,14 +38,14 @@ K43=$B/test/sim43/lof-kernel43
 
 case $V in
 native|sigsegv) ;;
-sim43)
+sim43|sim43-touched)
 	if [ ! -x "$K43" ]; then
 		echo "Bail out! $K43 is not built"
 		exit 1
 	fi
 	;;
 *)
-	echo "Bail out! usage: run-engines.sh native|sigsegv|sim43 [TEST...]"
+	echo "Bail out! usage: run-engines.sh native|sigsegv|sim43|sim43-touched [TEST...]"
 	exit 1
 	;;
 esac
@@ -73,6 +77,12 @@ run_one() {
 	case $V in
 	sim43)
 		(unset LOCKONFAULT_ENGINE
+		 exec $TO "$K43" -- sh "$S/test/preload/run.sh" "$1")
+		;;
+	sim43-touched)
+		(unset LOCKONFAULT_ENGINE
+		 LOCKONFAULT_CHARGE=touched
+		 export LOCKONFAULT_CHARGE
 		 exec $TO "$K43" -- sh "$S/test/preload/run.sh" "$1")
 		;;
 	*)
