@@ -59,12 +59,20 @@ extern uintptr_t sig_self_lo, sig_self_hi; /* our own object */
 extern uintptr_t sig_libc_lo, sig_libc_hi; /* libc's (sig_eligible) */
 
 /*
- * A sequence count, odd while a writer may have pending pages that are
- * not VM_LOCKED (emulation only): a release unlocks a piece before it
- * opens it, and a registration protects a piece before it locks it.
- * The fault path's stale-entry probe cannot be trusted across such a
- * window. Bumped under the table lock (sig_unsettle), read by the
- * handler.
+ * A sequence count, odd while a writer is in the middle of a change
+ * the fault path could take for the program's own fault (emulation
+ * only, whatever LOCKONFAULT_CHARGE):
+ *  - a release unlocks a piece before it opens it, and a registration
+ *    protects a piece before it locks it: with CHARGE=range, the fault
+ *    path's stale-entry probe cannot be trusted across such a window;
+ *  - a release has taken pieces out of the table that a handler which
+ *    found them before may have opened read-only after the release
+ *    opened them (fault.c), until the release opens them again
+ *    (sig_release): a write there misses the table, and is retried
+ *    for as long as the window lasts, not once. With CHARGE=touched a
+ *    fault retried only once took a page still read-only for the
+ *    program's (t-stress: SIGSEGV on a worker's write under sim43).
+ * Bumped under the table lock (sig_unsettle), read by the handler.
  */
 extern unsigned int sig_unsettled;
 extern unsigned int sig_unsettled_waiters;
@@ -103,7 +111,7 @@ void sig_init(int batch_lock, int emulate, int charge);
 /* Open (begin 1) or close (begin 0) an unsettled window, in emulation. */
 static inline void sig_unsettle(int begin)
 {
-	if (!sig_charge)
+	if (!sig_emulate)
 		return;
 	__atomic_fetch_add(&sig_unsettled, 1, __ATOMIC_SEQ_CST);
 	if (!begin && __atomic_load_n(&sig_unsettled_waiters, __ATOMIC_SEQ_CST))
