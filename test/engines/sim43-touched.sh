@@ -8,4 +8,5 @@
 # emulation's re-lock and PROT_NONE paths differ there (src/sigsegv.c:
 # sig_release, sig_remember_none, relazy_piece).
 S=${LOF_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-exec sh "$S/test/engines/run-engines.sh" sim43-touched t-fuzzfix-sim t-relockrace
+exec sh "$S/test/engines/run-engines.sh" sim43-touched t-fuzzfix-sim \
+	t-relockrace
