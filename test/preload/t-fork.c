@@ -66,16 +66,6 @@ static int bad_pattern(char *base)
 	return bad;
 }
 
-static void watchdog(int sig)
-{
-	static const char msg[] = "Bail out! watchdog: a phase hung\n";
-
-	(void)sig;
-	if (write(1, msg, sizeof(msg) - 1) < 0)
-		_exit(3);
-	_exit(3);
-}
-
 static char *map(int flags, size_t npages)
 {
 	char *p = mmap(NULL, npages * pg, PROT_READ | PROT_WRITE,
@@ -296,7 +286,7 @@ int main(void)
 {
 	plan(0);
 	probe_require_preloaded();
-	signal(SIGALRM, watchdog);
+	watchdog("a phase hung");
 	pg = probe_page_size();
 
 	reg = map(MAP_PRIVATE, NPG);

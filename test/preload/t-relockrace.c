@@ -75,16 +75,6 @@ static void *toucher(void *arg)
 	return NULL;
 }
 
-static void watchdog(int sig)
-{
-	static const char msg[] = "Bail out! watchdog: the relock race test hung (deadlock?)\n";
-
-	(void)sig;
-	if (write(1, msg, sizeof(msg) - 1) < 0)
-		_exit(3);
-	_exit(3);
-}
-
 int main(void)
 {
 	const char *env = getenv("LOF_RELOCK_SECONDS");
@@ -95,7 +85,7 @@ int main(void)
 	probe_require_preloaded();
 	if (seconds <= 0)
 		seconds = 2;
-	signal(SIGALRM, watchdog);
+	watchdog("the relock race test hung (deadlock?)");
 	alarm((unsigned int)seconds + 60);
 	pg = probe_page_size();
 

@@ -219,16 +219,6 @@ static void *churner(void *arg)
 	return NULL;
 }
 
-static void watchdog(int sig)
-{
-	static const char msg[] = "Bail out! watchdog: the stress test hung (deadlock?)\n";
-
-	(void)sig;
-	if (write(1, msg, sizeof(msg) - 1) < 0)
-		_exit(3);
-	_exit(3);
-}
-
 int main(void)
 {
 	const char *env = getenv("LOF_STRESS_SECONDS");
@@ -240,7 +230,7 @@ int main(void)
 	probe_require_preloaded();
 	if (seconds <= 0)
 		seconds = 30;
-	signal(SIGALRM, watchdog);
+	watchdog("the stress test hung (deadlock?)");
 	alarm((unsigned int)seconds + 90);
 	pg = probe_page_size();
 

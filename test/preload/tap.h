@@ -11,14 +11,19 @@
  *
  * Every line is flushed at once, so that a forked child never inherits
  * unprinted output and a crash never loses the lines before it. Only for
- * use outside signal handlers (stdio).
+ * use outside signal handlers (stdio), but for the watchdog:
+ * watchdog(what) makes SIGALRM print "Bail out! watchdog: what" and exit
+ * 3, so that a test bounding itself with alarm() fails rather than hangs.
  */
 #ifndef LOF_TAP_H
 #define LOF_TAP_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static int tap_planned = -1;	/* -1: no plan yet; 0: plan at the end */
 static int tap_run;
@@ -103,6 +108,30 @@ static TAP_UNUSED int done(void)
 		printf("# failed %d of %d tests\n", tap_failed, tap_run);
 	fflush(stdout);
 	return 0;
+}
+
+static char tap_watchdog_msg[256];
+static size_t tap_watchdog_len;
+
+/*
+ * SIGALRM: the watchdog's line, then exit 3.
+ * Context: signal handler (write and _exit only).
+ */
+static TAP_UNUSED void tap_watchdog_fire(int sig)
+{
+	(void)sig;
+	if (write(1, tap_watchdog_msg, tap_watchdog_len) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+/* From now on an alarm() that fires fails the test, saying what hung. */
+static TAP_UNUSED void watchdog(const char *what)
+{
+	snprintf(tap_watchdog_msg, sizeof(tap_watchdog_msg),
+		 "Bail out! watchdog: %s\n", what);
+	tap_watchdog_len = strlen(tap_watchdog_msg);
+	signal(SIGALRM, tap_watchdog_fire);
 }
 
 #endif /* LOF_TAP_H */
