@@ -71,6 +71,45 @@
 #define CAP_IPC_LOCK_BIT 14
 #define SYSCALL_INSN_LEN 2
 
+/*
+ * The text after key on the line of /proc/PID/file starting with it,
+ * blanks skipped, into out. Return: 0, or -1 when there is none.
+ */
+static int proc_field(pid_t pid, const char *file, const char *key,
+		      char *out, size_t outlen)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	int found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (found && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen)) {
+			snprintf(out, outlen, "%s",
+				 line + klen + strspn(line + klen, " \t"));
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int sv_proc_number(pid_t pid, const char *file, const char *key, int base,
+		   unsigned long long *v)
+{
+	char text[128], *end;
+
+	if (proc_field(pid, file, key, text, sizeof(text)))
+		return -1;
+	errno = 0;
+	*v = strtoull(text, &end, base);
+	return end == text || errno ? -1 : 0;
+}
+
 #if defined(__x86_64__)
 
 static unsigned long nr_mlock2(int abi)
@@ -122,46 +161,6 @@ static int set_regs(pid_t pid, const struct user_regs_struct *r)
 }
 
 /*
- * The text after key on the line of /proc/PID/file starting with it,
- * blanks skipped, into out. Return: 0, or -1 when there is none.
- */
-static int proc_field(pid_t pid, const char *file, const char *key,
-		      char *out, size_t outlen)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	int found = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (found && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen)) {
-			snprintf(out, outlen, "%s",
-				 line + klen + strspn(line + klen, " \t"));
-			found = 0;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/* A number from proc_field() in base; -1 when there is none. */
-static int proc_number(pid_t pid, const char *file, const char *key,
-		       int base, unsigned long long *v)
-{
-	char text[128], *end;
-
-	if (proc_field(pid, file, key, text, sizeof(text)))
-		return -1;
-	errno = 0;
-	*v = strtoull(text, &end, base);
-	return end == text || errno ? -1 : 0;
-}
-
-/*
  * Whether the kernel would refuse a MAP_LOCKED mapping of len bytes for
  * pid on RLIMIT_MEMLOCK (mm/mmap.c: can_do_mlock(), mlock_future_ok()):
  * not when CAP_IPC_LOCK is effective, else when locked_vm plus len pass
@@ -175,8 +174,8 @@ static int would_refuse(pid_t pid, unsigned long long len)
 	unsigned long long locked_kb, cap, lim;
 	char text[128];
 
-	if (proc_number(pid, "status", "VmLck:", 10, &locked_kb) ||
-	    proc_number(pid, "status", "CapEff:", 16, &cap))
+	if (sv_proc_number(pid, "status", "VmLck:", 10, &locked_kb) ||
+	    sv_proc_number(pid, "status", "CapEff:", 16, &cap))
 		return 1;
 	if (cap >> CAP_IPC_LOCK_BIT & 1)
 		return 0;
@@ -185,7 +184,7 @@ static int would_refuse(pid_t pid, unsigned long long len)
 		return 1;
 	if (!strncmp(text, "unlimited", 9))
 		return 0;
-	if (proc_number(pid, "limits", "Max locked memory", 10, &lim) ||
+	if (sv_proc_number(pid, "limits", "Max locked memory", 10, &lim) ||
 	    lim == 0)
 		return 1;
 	return (len + 4095) / 4096 + locked_kb / 4 > lim / 4096;

@@ -71,6 +71,5 @@ struct sv_tracee *sv_tracee(pid_t pid);		/* found or added */
 struct sv_tracee *sv_tracee_find(pid_t pid);	/* NULL: not there */
 void sv_tracee_forget(pid_t pid);
 void sv_tracee_reset(struct sv_tracee *t);	/* fresh, same TID */
-size_t sv_tracee_count(void);
 
 #endif

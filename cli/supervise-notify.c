@@ -88,7 +88,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
@@ -165,12 +164,6 @@ static int seize(pid_t pid)
 	return err;
 }
 
-static int is_stop_signal(int sig)
-{
-	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
-	       sig == SIGTTOU;
-}
-
 /* The first task we may not trace, in one line. */
 static void warn_untraceable(pid_t pid, int err)
 {
@@ -207,19 +200,10 @@ static void run_unchanged(int lfd, uint64_t id)
 /* Whether /proc says we trace pid. */
 static int traced_by_us(pid_t pid)
 {
-	char path[64], line[128];
-	long tracer = -1;
-	FILE *f;
+	unsigned long long tracer;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "TracerPid:", 10))
-			tracer = strtol(line + 10, NULL, 10);
-	}
-	if (f)
-		fclose(f);
-	return tracer == (long)getpid();
+	return sv_proc_number(pid, "status", "TracerPid:", 10, &tracer) == 0 &&
+	       tracer == (unsigned long long)getpid();
 }
 
 /* Whether notification id still waits for its answer. */
@@ -327,7 +311,7 @@ static void stopped(pid_t pid, int st)
 		release(t, ev == 0 ? sig : 0);
 		return;
 	}
-	if (ev == PTRACE_EVENT_STOP && is_stop_signal(sig)) {
+	if (ev == PTRACE_EVENT_STOP && sv_is_stop_signal(sig)) {
 		/* Group-stop: stay stopped until SIGCONT. */
 		ptrace(PTRACE_LISTEN, pid, NULL, NULL);
 		return;

@@ -102,8 +102,3 @@ void sv_tracee_reset(struct sv_tracee *t)
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 }
-
-size_t sv_tracee_count(void)
-{
-	return tab_used;
-}

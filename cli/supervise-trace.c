@@ -32,12 +32,6 @@
 #include "supervise.h"
 #include "supervise-call.h"
 
-static int is_stop_signal(int sig)
-{
-	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
-	       sig == SIGTTOU;
-}
-
 void sv_trace_loop(pid_t first)
 {
 	sv_tracee(first);
@@ -68,7 +62,7 @@ void sv_trace_loop(pid_t first)
 				req = sv_call_trap(t, msg);
 			break;
 		case PTRACE_EVENT_STOP:
-			if (is_stop_signal(sig)) {
+			if (sv_is_stop_signal(sig)) {
 				/* Group-stop: stay stopped until SIGCONT. */
 				ptrace(PTRACE_LISTEN, pid, NULL, NULL);
 				continue;

@@ -89,12 +89,14 @@
 
 #include "supervise.h"
 #include "supervise-call.h"
+#include "sys.h"
 
 #ifndef PR_SET_PTRACER
 #define PR_SET_PTRACER 0x59616d61
 #endif
 
 #define SV_NAME "lockonfault-sv"
+#define CAP_SYS_PTRACE_BIT 19
 #define MAX_FILTER 64
 
 #define SV_OPTIONS (PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK |	\
@@ -152,30 +154,22 @@ enum { PROBE_NOTIFY = 1, PROBE_OLD, PROBE_BUSY, PROBE_ABOVE };
  * rewrites it, and a second one would only stand in its way (its filter
  * against the first one's listener, its tracing against the first one's
  * PTRACE_SEIZE). An untouched page left out of memory by mlock says so.
- * The system call instruction is our own: a preloaded liblockonfault
- * (inherited from an outer wrapper) would rewrite mlock() and syscall().
+ * The system call instruction is our own (sys_mlock, src/sys.c): a
+ * preloaded liblockonfault (inherited from an outer wrapper) would
+ * rewrite mlock() and syscall().
  */
 static int lazy_above(void)
 {
-#if defined(__x86_64__)
 	unsigned char vec = 1;
-	long r = -1;
 	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return 0;
-	__asm__ volatile ("syscall"
-			  : "=a" (r)
-			  : "0" ((long)SYS_mlock), "D" (p), "S" (4096L)
-			  : "rcx", "r11", "memory");
-	if (r != 0 || mincore(p, 4096, &vec) != 0)
+	if (sys_mlock(p, 4096) != 0 || mincore(p, 4096, &vec) != 0)
 		vec = 1;	/* not known: not lazy */
 	munmap(p, 4096);
 	return !(vec & 1);
-#else
-	return 0;
-#endif
 }
 
 /*
@@ -208,8 +202,8 @@ static int probe_mode(void)
  */
 static int may_trace_all(void)
 {
-	char line[256];
-	int scope = 0, cap = 0;
+	unsigned long long cap = 0;
+	int scope = 0;
 	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
 
 	if (f) {
@@ -217,14 +211,8 @@ static int may_trace_all(void)
 			scope = 1;
 		fclose(f);
 	}
-	f = fopen("/proc/self/status", "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "CapEff:", 7))
-			cap = (int)(strtoull(line + 7, NULL, 16) >> 19 & 1);
-	}
-	if (f)
-		fclose(f);
-	return scope <= 0 || cap;
+	sv_proc_number(getpid(), "status", "CapEff:", 16, &cap);
+	return scope <= 0 || (cap >> CAP_SYS_PTRACE_BIT & 1);
 }
 
 /*

@@ -11,6 +11,7 @@
 #ifndef LOF_SUPERVISE_H
 #define LOF_SUPERVISE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <linux/filter.h>
@@ -88,6 +89,21 @@ unsigned sv_filter_classify(const struct seccomp_data *d);
  * when want was not SV_MODE_TRACE, or NULL.
  */
 int sv_mode(int want, const char **fallback);
+
+/*
+ * The number after key on the line of /proc/PID/file starting with it,
+ * in base, into *v (supervise-call.c). Return: 0, or -1 when there is
+ * none.
+ */
+int sv_proc_number(pid_t pid, const char *file, const char *key, int base,
+		   unsigned long long *v);
+
+/* A signal whose default action stops the process (a group-stop). */
+static inline int sv_is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+	       sig == SIGTTOU;
+}
 
 /* The loops: they return when no task is left to serve. */
 void sv_trace_loop(pid_t first);

@@ -530,6 +530,14 @@ double probe_now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+double probe_seconds(const char *name, double def)
+{
+	const char *env = getenv(name);
+	double s = env ? atof(env) : def;
+
+	return s > 0 ? s : def;
+}
+
 int probe_tmpdir(char *buf, size_t n, const char *tag)
 {
 	const char *base = getenv("LOF_TOP_BUILDDIR");

@@ -241,6 +241,12 @@ int probe_become_nobody(unsigned long limit);
 double probe_now_ms(void);
 
 /*
+ * A duration from environment variable name, in seconds: def if unset or
+ * not positive.
+ */
+double probe_seconds(const char *name, double def);
+
+/*
  * Creates a fresh directory "<base>/<tag>.XXXXXX" under $LOF_TOP_BUILDDIR
  * (or the current directory) and copies its path into buf. 0 or -1.
  */

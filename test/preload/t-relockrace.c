@@ -77,14 +77,11 @@ static void *toucher(void *arg)
 
 int main(void)
 {
-	const char *env = getenv("LOF_RELOCK_SECONDS");
-	double seconds = env ? atof(env) : 2, t0;
+	double seconds = probe_seconds("LOF_RELOCK_SECONDS", 2), t0;
 	unsigned long rounds = 0, relocks = 0, failed = 0, wrong = 0;
 
 	plan(3);
 	probe_require_preloaded();
-	if (seconds <= 0)
-		seconds = 2;
 	watchdog("the relock race test hung (deadlock?)");
 	alarm((unsigned int)seconds + 60);
 	pg = probe_page_size();

@@ -221,15 +221,12 @@ static void *churner(void *arg)
 
 int main(void)
 {
-	const char *env = getenv("LOF_STRESS_SECONDS");
-	double seconds = env ? atof(env) : 30, t0;
+	double seconds = probe_seconds("LOF_STRESS_SECONDS", 30), t0;
 	pthread_t w[WORKERS], ch;
 	unsigned long total = 0, lost_total = 0, wrong = 0, ops = 0;
 
 	plan(6);
 	probe_require_preloaded();
-	if (seconds <= 0)
-		seconds = 30;
 	watchdog("the stress test hung (deadlock?)");
 	alarm((unsigned int)seconds + 90);
 	pg = probe_page_size();
